@@ -1,0 +1,25 @@
+/**
+ * Node control activities, served on this node's own task queue (node.<id>): the job workflow
+ * reaches the very worker that runs its encoder to suspend (SIGSTOP) or continue (SIGCONT) it.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ControlRequest, NodeControlActivities } from '../domain/activities';
+import { FAILURE } from '../domain/activities';
+import type { EncoderRegistry } from './encoder-registry';
+
+export function createControlActivities(registry: EncoderRegistry): NodeControlActivities {
+  const notHere = (req: ControlRequest) =>
+    ApplicationFailure.create({
+      type: FAILURE.encoderNotFound,
+      nonRetryable: true,
+      message: `attempt ${req.attempt} of job ${req.jobId} is not running on this node`,
+    });
+  return {
+    async suspendEncoder(req) {
+      if (!registry.suspend(req.jobId, req.attempt)) throw notHere(req);
+    },
+    async resumeEncoder(req) {
+      if (!registry.resume(req.jobId, req.attempt)) throw notHere(req);
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export { createEncodeActivity, type EncodeDeps } from './encode';
+export { createControlActivities } from './control';
+export { EncoderRegistry } from './encoder-registry';

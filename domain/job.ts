@@ -1,0 +1,227 @@
+/**
+ * The job model shared by the API, the CLI, the workflow and the activities.
+ *
+ * A job request (what a client sent, defaults filled in) is resolved once, at the edge, into an
+ * EncodeSpec (what an encoder must produce) and a JobPolicy (retries and timeouts). The workflow
+ * carries all three and publishes a JobView — the wire format of GET /jobs/{id}, snake_case as the
+ * spec writes it.
+ */
+import type { Engine } from './encoders';
+import type { Codec } from './scenarios';
+import type { JobStatus } from './states';
+
+export const CONFIDENCES = ['auto', 'high', 'medium', 'low'] as const;
+export type Confidence = (typeof CONFIDENCES)[number];
+export const ENGINES = ['auto', 'ffmpeg', 'gstreamer'] as const;
+export type EngineChoice = (typeof ENGINES)[number];
+export const QUEUES = ['live', 'default', 'batch'] as const;
+export type QueueName = (typeof QUEUES)[number];
+export const PRIORITIES = ['high', 'medium', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+export const OUTPUT_MODES = ['file', 'rtmp'] as const;
+export type OutputMode = (typeof OUTPUT_MODES)[number];
+export const HARDWARE_POLICIES = ['auto', 'cpu', 'if-possible', 'required'] as const;
+/** auto: best live capability; cpu: never a GPU; if-possible: GPU, else CPU after a wait; required: GPU or wait */
+export type HardwarePolicy = (typeof HARDWARE_POLICIES)[number];
+
+/** Job parameters as the spec lists them, plus a few documented extras. */
+export interface JobParameters {
+  duration?: number;
+  bitrate?: string;
+  input?: string;
+  output_mode?: OutputMode;
+  rtmp_url?: string;
+  codec?: string;
+  preset?: string;
+  /** per-attempt deadline in seconds (default: derived from the expected work) */
+  timeout?: number;
+  max_retries?: number;
+  hardware?: HardwarePolicy;
+  audio?: boolean;
+}
+
+export interface JobRequest {
+  scenario: string;
+  confidence: Confidence;
+  engine: EngineChoice;
+  queue: QueueName;
+  priority: Priority;
+  parameters: JobParameters;
+}
+
+export type InputSpec =
+  | { kind: 'synthetic' }
+  | { kind: 'file'; path: string }
+  | { kind: 'url'; url: string };
+
+export type OutputSpec = { mode: 'file' } | { mode: 'rtmp'; url: string };
+
+/** What the encoder must produce: fully resolved, nothing left to defaults. */
+export interface EncodeSpec {
+  width: number;
+  height: number;
+  fps: number;
+  durationSec: number;
+  codec: Codec;
+  encoder: string;
+  engine: Engine;
+  bitrateKbps: number;
+  preset: string;
+  audio: boolean;
+  input: InputSpec;
+  output: OutputSpec;
+}
+
+export interface JobPolicy {
+  maxRetries: number;
+  /** first automatic retry waits this long; each next one twice as long, up to the max */
+  retryBackoffMs: number;
+  retryBackoffMaxMs: number;
+  /** active (unpaused) time one attempt may take from the moment a worker takes it */
+  attemptDeadlineMs: number;
+  /** no encoder progress for this long (paused time excluded) times the attempt out */
+  stallTimeoutMs: number;
+  /** a worker that stops heartbeating this long is presumed dead */
+  heartbeatTimeoutMs: number;
+  hardware: HardwarePolicy;
+  /** how long a GPU job waits for a GPU worker before it falls back to CPU (if-possible) */
+  gpuWaitMs: number;
+}
+
+export const POLICY_DEFAULTS = {
+  maxRetries: 3,
+  retryBackoffMs: 5_000,
+  retryBackoffMaxMs: 300_000,
+  stallTimeoutMs: 60_000,
+  heartbeatTimeoutMs: 15_000,
+  gpuWaitMs: 30_000,
+} as const;
+
+/**
+ * The per-attempt deadline derived from the expected work: a fixed allowance plus a multiple of
+ * the clip length scaled by pixel rate and codec cost, relative to 720p30 H.264 (which a 2-core
+ * machine encodes at several times real time). Streams run in real time, so they get their
+ * duration plus a margin.
+ */
+export function deriveDeadlineMs(spec: Pick<EncodeSpec, 'width' | 'height' | 'fps' | 'durationSec' | 'codec' | 'output'>): number {
+  if (spec.output.mode === 'rtmp') return Math.round((spec.durationSec * 1.5 + 60) * 1000);
+  const pixelRate = (spec.width * spec.height * spec.fps) / (1280 * 720 * 30);
+  const codecCost: Record<Codec, number> = { h264: 1, h265: 4, vp9: 4, av1: 3 };
+  const seconds = 120 + spec.durationSec * 10 * Math.max(1, pixelRate) * codecCost[spec.codec];
+  return Math.round(seconds * 1000);
+}
+
+export function backoffMs(policy: Pick<JobPolicy, 'retryBackoffMs' | 'retryBackoffMaxMs'>, retryNumber: number): number {
+  return Math.min(policy.retryBackoffMaxMs, policy.retryBackoffMs * 2 ** Math.max(0, retryNumber - 1));
+}
+
+export interface Transition {
+  from: JobStatus | null;
+  to: JobStatus;
+  at: string;
+  reason: string;
+  attempt: number;
+}
+
+/** Live figures from the running encoder (heartbeat details of the encode activity). */
+export interface EncodeProgress {
+  progress: number;
+  fps: number | null;
+  speed: number | null;
+  eta_seconds: number | null;
+  frame: number;
+  out_time_us: number;
+  /** true once the encoder produced its first frame */
+  started: boolean;
+  suspended: boolean;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  node_id: string | null;
+  node_name: string | null;
+  task_queue: string;
+  encoder: string;
+  engine: Engine;
+  started_at: string | null;
+  finished_at: string | null;
+  outcome: 'completed' | 'failed' | 'timed_out' | 'canceled' | 'requeued' | null;
+  error: string | null;
+  /** why this attempt ran where it ran (routing decision) */
+  routing: string;
+  log: string;
+}
+
+export interface JobOutput {
+  path: string | null;
+  url: string | null;
+  size_bytes: number | null;
+}
+
+export interface EncodeResult {
+  output: JobOutput;
+  log: string;
+  frames: number;
+  duration_seconds: number;
+  avg_fps: number | null;
+  cpu_seconds: number | null;
+}
+
+export interface JobView {
+  id: string;
+  sequence_number: number;
+  scenario: string;
+  confidence: Confidence;
+  engine: EngineChoice;
+  queue: QueueName;
+  priority: Priority;
+  parameters: JobParameters;
+  status: JobStatus;
+  progress: number;
+  node_id: string | null;
+  node_name: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  attempt: number;
+  retry_count: number;
+  max_retries: number;
+  error: string | null;
+  state_transitions: Transition[];
+  output: JobOutput | null;
+  fps: number | null;
+  speed: number | null;
+  eta_seconds: number | null;
+  encoder: string;
+  engine_used: Engine;
+  task_queue: string | null;
+  routing: string | null;
+  paused: boolean;
+  attempts: Omit<AttemptRecord, 'log'>[];
+  log_tail: string;
+}
+
+/** The workflow's input: what the API resolved, plus what earlier runs of the same job left. */
+export interface JobWorkflowInput {
+  id: string;
+  sequenceNumber: number;
+  createdAt: string;
+  request: JobRequest;
+  spec: EncodeSpec;
+  policy: JobPolicy;
+  /** set when a manual retry starts a new run of a failed/timed-out/canceled job */
+  previous?: CarriedJobState;
+}
+
+export interface CarriedJobState {
+  transitions: Transition[];
+  attempts: AttemptRecord[];
+  startedAt: string | null;
+  status: JobStatus;
+  reason: string;
+}
+
+export const JOB_WORKFLOW_ID_PREFIX = 'job-';
+export function jobWorkflowId(jobId: string): string {
+  return JOB_WORKFLOW_ID_PREFIX + jobId;
+}

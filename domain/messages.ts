@@ -1,0 +1,44 @@
+/**
+ * Messages of the job workflow, named by kind. The API, the CLI's `--via temporal` mode and the
+ * `temporal` CLI (`temporal workflow update execute --name pause`, `... signal --name pause`,
+ * `... query --type view`) all use these names.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { JobView, JobWorkflowInput } from './job';
+
+export const viewQuery = defineQuery<JobView>('view');
+/** The full log of every attempt, in the spec's format. */
+export const logsQuery = defineQuery<string>('logs');
+/** The input of the job's next run: what a manual retry starts, earlier attempts carried along. */
+export const retryInputQuery = defineQuery<JobWorkflowInput>('retry-input');
+
+export interface ControlInput {
+  reason?: string;
+}
+
+/** Updates answer with the job view once the action took effect, or reject a forbidden one. */
+export const pauseUpdate = defineUpdate<JobView, [ControlInput]>('pause');
+export const resumeUpdate = defineUpdate<JobView, [ControlInput]>('resume');
+export const cancelUpdate = defineUpdate<JobView, [ControlInput]>('cancel');
+
+/** Fire-and-forget twins of the updates, for `temporal workflow signal`; forbidden ones are ignored and logged. */
+export const pauseSignal = defineSignal<[ControlInput]>('pause');
+export const resumeSignal = defineSignal<[ControlInput]>('resume');
+export const cancelSignal = defineSignal<[ControlInput]>('cancel');
+
+export interface EncodeStartedEvent {
+  attempt: number;
+  nodeId: string;
+  nodeName: string;
+}
+export interface EncodeRunningEvent {
+  attempt: number;
+}
+/** Sent by the encode activity: a worker took the attempt (assigned) / the first frame is out (running). */
+export const encodeStartedSignal = defineSignal<[EncodeStartedEvent]>('encode-started');
+export const encodeRunningSignal = defineSignal<[EncodeRunningEvent]>('encode-running');
+
+/** The sequence counter: `next` hands out job sequence numbers, one update each. */
+export const nextSequenceUpdate = defineUpdate<number>('next');
+export const currentSequenceQuery = defineQuery<number>('current');
+export const SEQUENCE_WORKFLOW_ID = 'ffrtmp-sequence';

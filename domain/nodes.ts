@@ -1,0 +1,59 @@
+/**
+ * Node identity and the node record. A node's id is a pure function of its address, so a worker
+ * knows its own control queue before it ever reaches the master, and the master gives the same
+ * id when the same address registers again.
+ */
+import type { Capability } from './encoders';
+
+export const NODE_STATUSES = ['online', 'busy', 'draining', 'offline'] as const;
+export type NodeStatus = (typeof NODE_STATUSES)[number];
+
+export function nodeIdFromAddress(address: string): string {
+  let host = address;
+  let port = '';
+  const m = /^(?:[a-z][a-z0-9+.-]*:\/\/)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?/i.exec(address.trim());
+  if (m) {
+    host = m[1]!;
+    port = m[2] ?? (/^https:/i.test(address) ? '443' : /^http:/i.test(address) ? '80' : '');
+  }
+  const slug = `${host}${port ? `-${port}` : ''}`
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return slug.slice(0, 100) || 'node';
+}
+
+export interface NodeRegistration {
+  address: string;
+  type: 'worker';
+  name: string;
+  cpu_threads: number;
+  cpu_model: string;
+  has_gpu: boolean;
+  gpu_type: string | null;
+  /** comma-separated, as the spec writes it: "nvenc,cuda" */
+  gpu_capabilities: string;
+  ram_total_bytes: number;
+  /** what the node polls: encode capabilities and encoders it really has */
+  capabilities: Capability[];
+  encoders: string[];
+  /** capabilities declared by configuration for tests, not detected */
+  simulated_capabilities: Capability[];
+  version: string;
+}
+
+export interface NodeLoad {
+  running_jobs: number;
+  cpu_percent: number | null;
+  memory_bytes: number | null;
+  power_watts: number | null;
+}
+
+export interface NodeView extends NodeRegistration {
+  id: string;
+  status: NodeStatus;
+  registered_at: string;
+  last_heartbeat: string | null;
+  load: NodeLoad | null;
+  drain_requested: boolean;
+}

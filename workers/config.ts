@@ -1,0 +1,105 @@
+/**
+ * Worker agent settings: one schema, read from the environment (flags of the entry point map onto
+ * the same names). A bad value stops the start with a message naming it.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { CAPABILITIES } from '../domain/encoders';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const port = z.coerce.number().int().min(0).max(65535);
+const seconds = z.coerce.number().positive();
+const capabilityList = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .pipe(z.array(z.enum(CAPABILITIES)));
+
+export const workerEnvSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  FFRTMP_DATA_DIR: z.string().default(path.resolve('data')),
+  FFRTMP_OUTPUT_ROOT: z.string().optional(),
+  FFRTMP_MEDIA_ROOT: z.string().optional(),
+  FFRTMP_NODE_NAME: z.string().min(1).default(os.hostname()),
+  /** how the master and scrapers reach this node; default http://<hostname>:<metrics port> */
+  FFRTMP_NODE_ADDRESS: z.string().optional(),
+  FFRTMP_METRICS_PORT: port.default(9091),
+  FFRTMP_METRICS_HOST: z.string().default('0.0.0.0'),
+  FFRTMP_CPU_SLOTS: z.coerce.number().int().min(1).max(64).optional(),
+  FFRTMP_GPU_SLOTS: z.coerce.number().int().min(1).max(64).optional(),
+  FFRTMP_RUN_WORKFLOWS: bool.default(true),
+  FFRTMP_REDETECT: bool.default(false),
+  /** capabilities declared without hardware, for routing tests; shown as simulated everywhere */
+  FFRTMP_SIMULATE_CAPABILITIES: capabilityList.default([]),
+  /** restrict the encode queues this node polls (default: every capability it has) */
+  FFRTMP_CAPABILITIES: capabilityList.optional(),
+  FFRTMP_MASTER_URL: z.string().url().optional(),
+  FFMPEG_RTMP_API_KEY: z.string().optional(),
+  FFRTMP_HEARTBEAT_INTERVAL_SECONDS: seconds.default(10),
+  FFRTMP_SHUTDOWN_GRACE_SECONDS: seconds.default(30),
+  FFRTMP_PROGRESS_INTERVAL_MS: z.coerce.number().int().min(100).max(10_000).default(500),
+  FFMPEG_PATH: z.string().default('ffmpeg'),
+  GST_LAUNCH_PATH: z.string().default('gst-launch-1.0'),
+});
+
+export type WorkerEnv = z.infer<typeof workerEnvSchema>;
+
+export interface WorkerConfig {
+  temporal: { address: string; namespace: string };
+  dataDir: string;
+  outputRoot: string;
+  mediaRoot: string;
+  nodeName: string;
+  nodeAddress: string;
+  metricsPort: number;
+  metricsHost: string;
+  cpuSlots?: number;
+  gpuSlots?: number;
+  runWorkflows: boolean;
+  redetect: boolean;
+  simulate: WorkerEnv['FFRTMP_SIMULATE_CAPABILITIES'];
+  onlyCapabilities?: WorkerEnv['FFRTMP_SIMULATE_CAPABILITIES'];
+  masterUrl?: string;
+  apiKey?: string;
+  heartbeatIntervalMs: number;
+  shutdownGraceMs: number;
+  progressIntervalMs: number;
+  ffmpegPath: string;
+  gstLaunchPath: string;
+}
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const parsed = workerEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid worker configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.FFRTMP_DATA_DIR);
+  return {
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE },
+    dataDir,
+    outputRoot: path.resolve(e.FFRTMP_OUTPUT_ROOT ?? path.join(dataDir, 'outputs')),
+    mediaRoot: path.resolve(e.FFRTMP_MEDIA_ROOT ?? path.join(dataDir, 'media')),
+    nodeName: e.FFRTMP_NODE_NAME,
+    nodeAddress: e.FFRTMP_NODE_ADDRESS ?? `http://${os.hostname()}:${e.FFRTMP_METRICS_PORT}`,
+    metricsPort: e.FFRTMP_METRICS_PORT,
+    metricsHost: e.FFRTMP_METRICS_HOST,
+    cpuSlots: e.FFRTMP_CPU_SLOTS,
+    gpuSlots: e.FFRTMP_GPU_SLOTS,
+    runWorkflows: e.FFRTMP_RUN_WORKFLOWS,
+    redetect: e.FFRTMP_REDETECT,
+    simulate: e.FFRTMP_SIMULATE_CAPABILITIES,
+    onlyCapabilities: e.FFRTMP_CAPABILITIES,
+    masterUrl: e.FFRTMP_MASTER_URL,
+    apiKey: e.FFMPEG_RTMP_API_KEY,
+    heartbeatIntervalMs: e.FFRTMP_HEARTBEAT_INTERVAL_SECONDS * 1000,
+    shutdownGraceMs: e.FFRTMP_SHUTDOWN_GRACE_SECONDS * 1000,
+    progressIntervalMs: e.FFRTMP_PROGRESS_INTERVAL_MS,
+    ffmpegPath: e.FFMPEG_PATH,
+    gstLaunchPath: e.GST_LAUNCH_PATH,
+  };
+}

@@ -1,0 +1,3 @@
+// Everything the workflow bundle registers. Deterministic code only below this folder.
+export { transcodeJob } from './job';
+export { sequenceCounter } from './sequence';

@@ -1,0 +1,245 @@
+/**
+ * The job's state inside its workflow: status, transitions, attempts and pending control requests.
+ * Handlers stay one line long by calling into this class; every status change goes through `to()`,
+ * which enforces the shared transition table and records time and reason.
+ */
+import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import type {
+  AttemptRecord,
+  CarriedJobState,
+  EncodeResult,
+  JobOutput,
+  JobView,
+  JobWorkflowInput,
+  Transition,
+} from '../domain/job';
+import { SA } from '../domain/search-attributes';
+import { buildJobView, formatLogs, type ViewState } from '../domain/view';
+import { canTransition, isTerminal, refuseAction, type ControlAction, type JobStatus } from '../domain/states';
+
+export class IllegalTransition extends Error {
+  constructor(from: JobStatus, to: JobStatus) {
+    super(`illegal job transition ${from} -> ${to}`);
+    this.name = 'IllegalTransition';
+  }
+}
+
+export class JobState implements ViewState {
+  status: JobStatus;
+  readonly transitions: Transition[];
+  readonly attempts: AttemptRecord[];
+  startedAt: string | null;
+  completedAt: string | null = null;
+  error: string | null = null;
+  output: JobOutput | null = null;
+  progress = 0;
+  /** automatic retries used since the job (or its last manual retry) started */
+  autoRetries = 0;
+
+  /** control requests, acted on by the main loop */
+  pauseRequested = false;
+  resumeRequested = false;
+  cancelRequested = false;
+  cancelReason = '';
+  /** the status a paused job returns to */
+  pausedFrom: JobStatus | null = null;
+  /** why the last pause or resume could not take effect, for the waiting update */
+  controlError: string | null = null;
+
+  /** bumped on every change the main loop may wait for */
+  rev = 0;
+
+  constructor(readonly input: JobWorkflowInput) {
+    const prev = input.previous;
+    this.transitions = prev ? [...prev.transitions] : [];
+    this.attempts = prev ? [...prev.attempts] : [];
+    this.startedAt = prev?.startedAt ?? null;
+    if (prev) {
+      // a manual retry: the job was failed/timed_out/canceled; it goes retrying -> queued
+      this.status = prev.status;
+      this.to('retrying', prev.reason);
+      this.to('queued', 'manual retry: queued again');
+    } else {
+      this.status = 'queued';
+      this.record(null, 'queued', 'job created');
+    }
+  }
+
+  get attempt(): number {
+    return this.attempts.length;
+  }
+
+  /** how many times the job went to `retrying`, automatically or by hand */
+  get retryCount(): number {
+    return this.transitions.filter((t) => t.to === 'retrying').length;
+  }
+
+  get current(): AttemptRecord | undefined {
+    return this.attempts[this.attempts.length - 1];
+  }
+
+  bump(): void {
+    this.rev++;
+  }
+
+  /** Change status, or throw: the table in domain/states.ts is the law. */
+  to(next: JobStatus, reason: string): void {
+    if (!canTransition(this.status, next)) throw new IllegalTransition(this.status, next);
+    this.record(this.status, next, reason);
+  }
+
+  private record(from: JobStatus | null, to: JobStatus, reason: string): void {
+    const at = new Date().toISOString();
+    this.transitions.push({ from, to, at, reason, attempt: this.attempt });
+    this.status = to;
+    if (to === 'running' && !this.startedAt) this.startedAt = at;
+    if (isTerminal(to)) this.completedAt = at;
+    else this.completedAt = null;
+    this.publish(reason);
+    this.bump();
+  }
+
+  /** Search attributes for the Web UI and GET /jobs; current details for the Web UI's summary. */
+  private publish(reason: string): void {
+    upsertSearchAttributes([
+      { key: SA.status, value: this.status },
+      { key: SA.node, value: this.current?.node_id ?? '' },
+      { key: SA.retryCount, value: this.retryCount },
+    ]);
+    setCurrentDetails(`**${this.status}** (attempt ${this.attempt}) — ${reason}`);
+  }
+
+  /** Why a control action is refused now, or undefined when it may go ahead. */
+  refuse(action: ControlAction): string | undefined {
+    if (action === 'pause' && this.pauseRequested) return 'a pause is already under way';
+    if (action === 'resume' && this.resumeRequested) return 'a resume is already under way';
+    if (action === 'cancel' && this.cancelRequested) return 'a cancel is already under way';
+    return refuseAction(action, this.status);
+  }
+
+  requestPause(): void {
+    this.pauseRequested = true;
+    this.controlError = null;
+    this.bump();
+  }
+
+  requestResume(): void {
+    this.resumeRequested = true;
+    this.controlError = null;
+    this.bump();
+  }
+
+  requestCancel(reason: string): void {
+    if (this.cancelRequested || isTerminal(this.status)) return;
+    this.cancelRequested = true;
+    this.cancelReason = reason;
+    this.bump();
+  }
+
+  enterPause(reason: string): void {
+    this.pausedFrom = this.status;
+    this.pauseRequested = false;
+    this.to('paused', reason);
+  }
+
+  leavePause(reason: string, into?: JobStatus): void {
+    const back = into ?? this.pausedFrom ?? 'queued';
+    this.resumeRequested = false;
+    this.pausedFrom = null;
+    this.to(back, reason);
+  }
+
+  failControl(message: string): void {
+    this.pauseRequested = false;
+    this.resumeRequested = false;
+    this.controlError = message;
+    this.bump();
+  }
+
+  beginAttempt(route: { taskQueue: string; encoder: string; engine: AttemptRecord['engine']; routing: string }): number {
+    this.attempts.push({
+      attempt: this.attempts.length + 1,
+      node_id: null,
+      node_name: null,
+      task_queue: route.taskQueue,
+      encoder: route.encoder,
+      engine: route.engine,
+      started_at: null,
+      finished_at: null,
+      outcome: null,
+      error: null,
+      routing: route.routing,
+      log: '',
+    });
+    this.progress = 0;
+    this.bump();
+    return this.attempt;
+  }
+
+  /** An attempt canceled before any worker took it never ran: forget it. */
+  dropUnstartedAttempt(): void {
+    if (this.current && !this.current.node_id) this.attempts.pop();
+    this.bump();
+  }
+
+  finishAttempt(outcome: NonNullable<AttemptRecord['outcome']>, error: string | null, log: string | undefined): void {
+    const a = this.current;
+    if (!a) return;
+    a.outcome = outcome;
+    a.error = error;
+    a.finished_at = new Date().toISOString();
+    if (log) a.log = log;
+    this.bump();
+  }
+
+  onAssigned(attempt: number, nodeId: string, nodeName: string): void {
+    const a = this.current;
+    if (!a || a.attempt !== attempt) return;
+    a.node_id = nodeId;
+    a.node_name = nodeName;
+    a.started_at = new Date().toISOString();
+    if (this.status === 'queued') this.to('assigned', `taken by ${nodeName} from ${a.task_queue}`);
+    else if (this.status === 'paused' && this.pausedFrom === 'queued') this.pausedFrom = 'assigned';
+    this.bump();
+  }
+
+  onFirstFrame(attempt: number): void {
+    if (this.current?.attempt !== attempt) return;
+    if (this.status === 'assigned') this.to('running', 'encoder produced its first frame');
+    else if (this.status === 'paused' && this.pausedFrom === 'assigned') this.pausedFrom = 'running';
+  }
+
+  complete(result: EncodeResult): void {
+    this.finishAttempt('completed', null, result.log);
+    this.output = result.output;
+    this.progress = 100;
+    this.error = null;
+    this.to('completed', `encoded ${result.frames} frames in ${result.duration_seconds.toFixed(1)} s`);
+  }
+
+  fail(status: 'failed' | 'timed_out', message: string, log: string | undefined): void {
+    this.finishAttempt(status, message, log);
+    this.error = message;
+    this.to(status, message);
+  }
+
+  logs(): string {
+    return formatLogs(this.attempts);
+  }
+
+  /** The input of this job's next run, should a manual retry start one. */
+  retryInput(): JobWorkflowInput {
+    const previous: CarriedJobState = {
+      transitions: this.transitions,
+      attempts: this.attempts,
+      startedAt: this.startedAt,
+      status: this.status,
+      reason: 'manual retry requested',
+    };
+    return { ...this.input, previous };
+  }
+
+  view(): JobView {
+    return buildJobView(this.input, this);
+  }
+}

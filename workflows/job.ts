@@ -1,0 +1,302 @@
+/**
+ * The transcoding job workflow: one execution per job run. It owns the job's state machine,
+ * dispatches each attempt to an encode task queue, steers the running encoder (pause, resume,
+ * cancel) through the node's control queue, enforces the attempt deadline (paused time excluded)
+ * and retries with exponential backoff. Deterministic: no I/O, no Node built-ins.
+ */
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  TimeoutFailure,
+  allHandlersFinished,
+  condition,
+  log,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
+import type { EncodeActivities, EncodeFailureDetails, NodeControlActivities } from '../domain/activities';
+import { FAILURE } from '../domain/activities';
+import { backoffMs, type EncodeResult, type JobView, type JobWorkflowInput } from '../domain/job';
+import * as msg from '../domain/messages';
+import { nodeQueue, priorityKey } from '../domain/queues';
+import { directRoute, type Route } from '../domain/routing';
+import type { ControlAction } from '../domain/states';
+import { JobState } from './job-state';
+
+type AttemptOutcome =
+  | { kind: 'completed' }
+  | { kind: 'canceled' }
+  | { kind: 'requeued' }
+  | { kind: 'failed' | 'timed_out'; retryable: boolean };
+
+export async function transcodeJob(input: JobWorkflowInput): Promise<JobView> {
+  const job = new JobState(input);
+  registerHandlers(job);
+  // `temporal workflow cancel` (a Temporal cancellation request) cancels the job like our own cancel
+  CancellationScope.current().cancelRequested.catch(() => job.requestCancel('canceled through Temporal'));
+
+  await CancellationScope.nonCancellable(() => runJob(job));
+  await condition(allHandlersFinished);
+
+  if (job.status === 'failed' || job.status === 'timed_out') {
+    // the execution fails too, so the Web UI shows it red; the view stays queryable
+    throw ApplicationFailure.create({
+      type: job.status === 'failed' ? 'JobFailed' : 'JobTimedOut',
+      message: job.error ?? job.status,
+      nonRetryable: true,
+    });
+  }
+  return job.view();
+}
+
+function registerHandlers(job: JobState): void {
+  setHandler(msg.viewQuery, () => job.view());
+  setHandler(msg.logsQuery, () => job.logs());
+  setHandler(msg.retryInputQuery, () => job.retryInput());
+
+  const validator = (action: ControlAction) => (_req?: msg.ControlInput) => {
+    const why = job.refuse(action);
+    if (why) throw ApplicationFailure.create({ type: 'Conflict', message: why, nonRetryable: true });
+  };
+  setHandler(msg.pauseUpdate, async (_req?: msg.ControlInput) => {
+    job.requestPause();
+    await condition(() => job.status === 'paused' || job.controlError !== null || job.completedAt !== null);
+    return settledView(job, 'pause', job.status === 'paused');
+  }, { validator: validator('pause') });
+  setHandler(msg.resumeUpdate, async (_req?: msg.ControlInput) => {
+    job.requestResume();
+    await condition(() => job.status !== 'paused' || job.controlError !== null);
+    return settledView(job, 'resume', job.status !== 'paused');
+  }, { validator: validator('resume') });
+  setHandler(msg.cancelUpdate, async (req?: msg.ControlInput) => {
+    job.requestCancel(req?.reason ?? 'canceled by request');
+    await condition(() => job.completedAt !== null);
+    return settledView(job, 'cancel', job.status === 'canceled');
+  }, { validator: validator('cancel') });
+
+  // signal twins for `temporal workflow signal`: a forbidden one is logged and dropped
+  const viaSignal = (action: ControlAction, apply: () => void) => () => {
+    const why = job.refuse(action);
+    if (why) log.warn(`${action} signal ignored: ${why}`);
+    else apply();
+  };
+  setHandler(msg.pauseSignal, viaSignal('pause', () => job.requestPause()));
+  setHandler(msg.resumeSignal, viaSignal('resume', () => job.requestResume()));
+  setHandler(msg.cancelSignal, (req) =>
+    viaSignal('cancel', () => job.requestCancel(req?.reason ?? 'canceled by signal'))(),
+  );
+
+  setHandler(msg.encodeStartedSignal, (e) => job.onAssigned(e.attempt, e.nodeId, e.nodeName));
+  setHandler(msg.encodeRunningSignal, (e) => job.onFirstFrame(e.attempt));
+}
+
+/** The view an update answers with, or a Conflict when the action was overtaken by events. */
+function settledView(job: JobState, action: ControlAction, tookEffect: boolean): JobView {
+  if (tookEffect) return job.view();
+  const why = job.controlError ?? `the job became ${job.status} before the ${action} took effect`;
+  job.controlError = null;
+  throw ApplicationFailure.create({ type: 'Conflict', message: why, nonRetryable: true });
+}
+
+async function runJob(job: JobState): Promise<void> {
+  const { policy } = job.input;
+  for (;;) {
+    await holdWhilePausedInQueue(job);
+    if (job.cancelRequested) {
+      job.to('canceled', job.cancelReason);
+      return;
+    }
+
+    const outcome = await runAttempt(job, directRoute(job.input.spec));
+    if (outcome.kind === 'requeued') continue;
+    if (outcome.kind === 'completed' || outcome.kind === 'canceled') return;
+
+    if (!outcome.retryable) return;
+    if (job.autoRetries >= policy.maxRetries) {
+      log.info(`no automatic retries left (${policy.maxRetries})`);
+      return;
+    }
+    job.autoRetries++;
+    const wait = backoffMs(policy, job.autoRetries);
+    job.to('retrying', `automatic retry ${job.autoRetries} of ${policy.maxRetries} in ${Math.round(wait / 1000)} s`);
+    if (await condition(() => job.cancelRequested, wait)) {
+      job.to('canceled', job.cancelReason);
+      return;
+    }
+    job.to('queued', `retry ${job.autoRetries} queued`);
+  }
+}
+
+/** A queued job that is paused is not dispatched until it is resumed (or canceled). */
+async function holdWhilePausedInQueue(job: JobState): Promise<void> {
+  if (job.status === 'queued' && job.pauseRequested) job.enterPause('paused while queued');
+  if (job.status !== 'paused') return;
+  await condition(() => job.resumeRequested || job.cancelRequested);
+  if (job.cancelRequested) return;
+  job.leavePause('resumed', 'queued');
+}
+
+async function runAttempt(job: JobState, route: Route): Promise<AttemptOutcome> {
+  const { input } = job;
+  const { policy } = input;
+  const attempt = job.beginAttempt({
+    taskQueue: route.taskQueue,
+    encoder: route.spec.encoder,
+    engine: route.spec.engine,
+    routing: route.reason,
+  });
+
+  const { encode } = proxyActivities<EncodeActivities>({
+    taskQueue: route.taskQueue,
+    // pauses can be long; the attempt deadline is a workflow timer that skips paused time
+    startToCloseTimeout: '7 days',
+    heartbeatTimeout: policy.heartbeatTimeoutMs,
+    retry: { maximumAttempts: 1 },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    priority: { priorityKey: priorityKey(input.request.queue, input.request.priority) },
+  });
+
+  let settled: { ok: true; value: EncodeResult } | { ok: false; error: unknown } | undefined;
+  const scope = new CancellationScope();
+  void scope
+    .run(() =>
+      encode({
+        jobId: input.id,
+        attempt,
+        spec: route.spec,
+        confidence: input.request.confidence,
+        stallTimeoutMs: policy.stallTimeoutMs,
+      }),
+    )
+    .then(
+      (value) => (settled = { ok: true, value }),
+      (error: unknown) => (settled = { ok: false, error }),
+    )
+    .finally(() => job.bump());
+
+  let stopping: 'cancel' | 'requeue' | 'deadline' | undefined;
+  let activeMs = 0;
+  const stop = (why: NonNullable<typeof stopping>) => {
+    stopping = why;
+    scope.cancel();
+  };
+
+  while (!settled) {
+    const seen = job.rev;
+    if (!stopping) {
+      if (job.cancelRequested) {
+        stop('cancel');
+        continue;
+      }
+      if (job.pauseRequested && job.status === 'queued') {
+        stop('requeue');
+        continue;
+      }
+      if (job.pauseRequested && (job.status === 'assigned' || job.status === 'running')) {
+        await controlEncoder(job, 'suspend');
+        continue;
+      }
+      if (job.resumeRequested && job.status === 'paused') {
+        await controlEncoder(job, 'resume');
+        continue;
+      }
+    }
+    const onTheClock = !stopping && (job.status === 'assigned' || job.status === 'running');
+    if (onTheClock) {
+      const started = Date.now();
+      const woke = await condition(() => settled !== undefined || job.rev !== seen, Math.max(1, policy.attemptDeadlineMs - activeMs));
+      activeMs += Date.now() - started;
+      if (!woke) stop('deadline');
+    } else {
+      await condition(() => settled !== undefined || job.rev !== seen);
+    }
+  }
+
+  const result = settled;
+  if (result.ok) {
+    if (job.status === 'paused') job.leavePause('finished while being paused');
+    job.complete(result.value);
+    return { kind: 'completed' };
+  }
+  return classifyFailure(job, result.error, stopping);
+}
+
+/** Suspend or continue the attempt's encoder through its node's control queue. */
+async function controlEncoder(job: JobState, action: 'suspend' | 'resume'): Promise<void> {
+  const node = job.current?.node_id;
+  if (!node) {
+    job.failControl(`cannot ${action}: the attempt has no node yet`);
+    return;
+  }
+  const control = proxyActivities<NodeControlActivities>({
+    taskQueue: nodeQueue(node),
+    scheduleToCloseTimeout: '10 seconds',
+    retry: { maximumAttempts: 3, initialInterval: '200 ms' },
+  });
+  const req = { jobId: job.input.id, attempt: job.attempt };
+  try {
+    if (action === 'suspend') {
+      await control.suspendEncoder(req);
+      job.enterPause(`encoder suspended on ${job.current?.node_name ?? node}`);
+    } else {
+      await control.resumeEncoder(req);
+      job.leavePause(`encoder continued on ${job.current?.node_name ?? node}`);
+    }
+  } catch (err) {
+    const why = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+    log.warn(`${action} failed: ${why}`);
+    job.failControl(`could not ${action} the encoder on ${node}: ${why}`);
+  }
+}
+
+function classifyFailure(job: JobState, error: unknown, stopping: 'cancel' | 'requeue' | 'deadline' | undefined): AttemptOutcome {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as EncodeFailureDetails | undefined) : undefined;
+  const logText = details?.log;
+
+  // what we stopped decides the outcome, whatever the activity reported on its way out
+  if (stopping === 'cancel') {
+    job.finishAttempt('canceled', null, logText);
+    job.to('canceled', job.cancelReason);
+    return { kind: 'canceled' };
+  }
+  if (stopping === 'requeue') {
+    job.dropUnstartedAttempt();
+    if (job.status !== 'queued') job.finishAttempt('requeued', null, logText);
+    job.enterPause('paused before a worker started it');
+    return { kind: 'requeued' };
+  }
+  if (stopping === 'deadline') {
+    const secs = Math.round(job.input.policy.attemptDeadlineMs / 1000);
+    return fail(job, 'timed_out', `attempt ${job.attempt} exceeded its deadline of ${secs} s`, logText, true);
+  }
+  if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.HEARTBEAT) {
+    const node = job.current?.node_name ?? 'the worker';
+    return fail(job, 'failed', `${node} stopped heartbeating (worker lost); the attempt will run elsewhere`, logText, true);
+  }
+  if (cause instanceof ApplicationFailure && cause.type === FAILURE.stalled) {
+    return fail(job, 'timed_out', cause.message, logText, true);
+  }
+  if (cause instanceof ApplicationFailure) {
+    return fail(job, 'failed', cause.message, logText, !cause.nonRetryable);
+  }
+  if (cause instanceof CancelledFailure) {
+    return fail(job, 'failed', 'the worker canceled the attempt (shutting down)', logText, true);
+  }
+  return fail(job, 'failed', cause instanceof Error ? cause.message : String(cause), logText, true);
+}
+
+function fail(job: JobState, kind: 'failed' | 'timed_out', message: string, logText: string | undefined, retryable: boolean): AttemptOutcome {
+  if (job.status === 'paused') {
+    // lost while suspended: the attempt failed; the retry waits, paused, until resumed
+    job.fail('failed', message, logText);
+    job.pauseRequested = true;
+    return { kind: 'failed', retryable };
+  }
+  job.fail(kind, message, logText);
+  return { kind, retryable };
+}
