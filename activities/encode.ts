@@ -16,6 +16,7 @@ import { buildFfmpegArgs, containerFor, displayCommand } from '../encoders/ffmpe
 import { FfmpegProgressParser, etaSeconds, percentDone, type ProgressSnapshot } from '../encoders/ffmpeg-progress';
 import type { Logger } from '../lib/logger';
 import { EncoderProcess } from './encoder-process';
+import { ProbeError, probeMedia } from './probe';
 import type { EncoderRegistry } from './encoder-registry';
 
 export interface EncodeDeps {
@@ -26,6 +27,7 @@ export interface EncodeDeps {
   /** encoders this worker really has (ffmpeg -encoders, confirmed by a test encode) */
   availableEncoders: ReadonlySet<string>;
   ffmpegPath: string;
+  ffprobePath: string;
   logger: Logger;
   /** how often progress is heartbeated (the cancel latency is at most about this) */
   heartbeatIntervalMs?: number;
@@ -45,12 +47,24 @@ export function createEncodeActivity(deps: EncodeDeps) {
       });
     }
 
+    const input = spec.input.kind === 'file' ? spec.input.path : spec.input.kind === 'url' ? spec.input.url : undefined;
+    // the length we expect out: the request's, or less when the input is shorter
+    let expectedSec = spec.durationSec;
+    if (input !== undefined) {
+      try {
+        const probe = await probeMedia(deps.ffprobePath, input, { timeoutMs: 20_000, signal: ctx.cancellationSignal });
+        if (probe.duration !== null) expectedSec = Math.min(expectedSec, probe.duration);
+      } catch (err) {
+        if (!(err instanceof ProbeError)) throw err;
+        throw ApplicationFailure.create({ type: FAILURE.invalidJob, nonRetryable: true, message: `input is not readable media: ${err.message}` });
+      }
+    }
+
     const { format, extension } = containerFor(spec);
     const jobDir = path.join(deps.outputRoot, jobId);
     const finalPath = path.join(jobDir, `output.${extension}`);
     const partialPath = `${finalPath}.partial`;
     const outputTarget = spec.output.mode === 'rtmp' ? spec.output.url : partialPath;
-    const input = spec.input.kind === 'file' ? spec.input.path : spec.input.kind === 'url' ? spec.input.url : undefined;
     const args = buildFfmpegArgs(spec, { input, output: outputTarget, format });
     if (spec.output.mode === 'file') await mkdir(jobDir, { recursive: true });
 
@@ -101,10 +115,10 @@ export function createEncodeActivity(deps: EncodeDeps) {
 
     const command = displayCommand('ffmpeg', args);
     const details = (): EncodeProgress & { stderr_tail: string[]; command: string } => ({
-      progress: percentDone(last?.outTimeUs ?? 0, spec.durationSec, last?.ended ?? false),
+      progress: percentDone(last?.outTimeUs ?? 0, expectedSec, last?.ended ?? false),
       fps: last?.fps ?? null,
       speed: last?.speed ?? null,
-      eta_seconds: etaSeconds(last?.outTimeUs ?? 0, spec.durationSec, last?.speed ?? null),
+      eta_seconds: etaSeconds(last?.outTimeUs ?? 0, expectedSec, last?.speed ?? null),
       frame: last?.frame ?? 0,
       out_time_us: last?.outTimeUs ?? 0,
       started: firstFrameSent,

@@ -19,3 +19,25 @@ export function createLogger(component: string, opts: { level?: string; format?:
       : {}),
   });
 }
+
+/** Messages the Temporal SDK warns about that are expected in ffrtmp's design (one queue, one role). */
+const EXPECTED_SDK_WARNINGS = [/^No activities registered/, /^No workflows registered/];
+
+type SdkLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** The Temporal SDK's logger interface, forwarded into pino (warnings and errors only). */
+export function sdkLogger(logger: Logger) {
+  const log = (level: SdkLevel, message: string, meta?: Record<string, unknown>) => {
+    if (level === 'WARN' && EXPECTED_SDK_WARNINGS.some((re) => re.test(message))) return;
+    if (level === 'WARN') logger.warn(meta ?? {}, message);
+    else if (level === 'ERROR') logger.error(meta ?? {}, message);
+  };
+  return {
+    log,
+    trace: (m: string, meta?: Record<string, unknown>) => log('TRACE', m, meta),
+    debug: (m: string, meta?: Record<string, unknown>) => log('DEBUG', m, meta),
+    info: (m: string, meta?: Record<string, unknown>) => log('INFO', m, meta),
+    warn: (m: string, meta?: Record<string, unknown>) => log('WARN', m, meta),
+    error: (m: string, meta?: Record<string, unknown>) => log('ERROR', m, meta),
+  };
+}

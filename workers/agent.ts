@@ -6,12 +6,12 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createControlActivities, createEncodeActivity, EncoderRegistry } from '../activities';
 import type { Capability } from '../domain/encoders';
 import { nodeIdFromAddress } from '../domain/nodes';
 import { encodeQueue, nodeQueue, ORCHESTRATION_QUEUE } from '../domain/queues';
-import { createLogger, type Logger } from '../lib/logger';
+import { createLogger, sdkLogger, type Logger } from '../lib/logger';
 import { loadWorkerConfig, type WorkerConfig } from './config';
 import { loadOrDetectHardware, type HardwareProfile } from './hardware';
 import { workflowBundlePath } from './bundle-path';
@@ -71,6 +71,7 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<vo
     registry,
     availableEncoders: new Set(hardware.encoders),
     ffmpegPath: config.ffmpegPath,
+    ffprobePath: config.ffprobePath,
     logger,
     heartbeatIntervalMs: config.progressIntervalMs,
   });
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
     logger.fatal((err as Error).message);
     process.exit(2);
   }
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: sdkLogger(logger.child({ component: 'temporal-sdk' })) });
   await runAgent(config, logger);
 }
 

@@ -42,6 +42,7 @@ export const workerEnvSchema = z.object({
   FFRTMP_SHUTDOWN_GRACE_SECONDS: seconds.default(30),
   FFRTMP_PROGRESS_INTERVAL_MS: z.coerce.number().int().min(100).max(10_000).default(500),
   FFMPEG_PATH: z.string().default('ffmpeg'),
+  FFPROBE_PATH: z.string().default('ffprobe'),
   GST_LAUNCH_PATH: z.string().default('gst-launch-1.0'),
 });
 
@@ -68,6 +69,7 @@ export interface WorkerConfig {
   shutdownGraceMs: number;
   progressIntervalMs: number;
   ffmpegPath: string;
+  ffprobePath: string;
   gstLaunchPath: string;
 }
 
@@ -100,6 +102,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     shutdownGraceMs: e.FFRTMP_SHUTDOWN_GRACE_SECONDS * 1000,
     progressIntervalMs: e.FFRTMP_PROGRESS_INTERVAL_MS,
     ffmpegPath: e.FFMPEG_PATH,
+    ffprobePath: e.FFPROBE_PATH,
     gstLaunchPath: e.GST_LAUNCH_PATH,
   };
 }
