@@ -5,6 +5,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { JobView, JobWorkflowInput } from './job';
+import type { HeartbeatAnswer, NodeLoad, NodeRegistration, NodeView } from './nodes';
 
 export const viewQuery = defineQuery<JobView>('view');
 /** The full log of every attempt, in the spec's format. */
@@ -42,3 +43,13 @@ export const encodeRunningSignal = defineSignal<[EncodeRunningEvent]>('encode-ru
 export const nextSequenceUpdate = defineUpdate<number>('next');
 export const currentSequenceQuery = defineQuery<number>('current');
 export const SEQUENCE_WORKFLOW_ID = 'ffrtmp-sequence';
+
+/** Node entity messages (one workflow per node, id node-<node id>). */
+export interface RegisterResult {
+  created: boolean;
+  node: NodeView;
+}
+export const registerNodeUpdate = defineUpdate<RegisterResult, [NodeRegistration]>('register');
+export const nodeHeartbeatUpdate = defineUpdate<HeartbeatAnswer, [NodeLoad]>('heartbeat');
+export const drainNodeUpdate = defineUpdate<NodeView>('drain');
+export const nodeViewQuery = defineQuery<NodeView>('node');

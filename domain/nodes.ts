@@ -5,7 +5,12 @@
  */
 import type { Capability } from './encoders';
 
-export const NODE_STATUSES = ['online', 'busy', 'draining', 'offline'] as const;
+/**
+ * online: heartbeating, idle; busy: running jobs; draining: asked to take no new work, finishing
+ * what it runs; drained: drained and idle; offline: missed three heartbeats (its attempts are
+ * retried elsewhere when their own heartbeats time out).
+ */
+export const NODE_STATUSES = ['online', 'busy', 'draining', 'drained', 'offline'] as const;
 export type NodeStatus = (typeof NODE_STATUSES)[number];
 
 export function nodeIdFromAddress(address: string): string {
@@ -56,4 +61,26 @@ export interface NodeView extends NodeRegistration {
   last_heartbeat: string | null;
   load: NodeLoad | null;
   drain_requested: boolean;
+  heartbeat_interval_seconds: number;
 }
+
+/** What a heartbeat answer tells the worker. */
+export interface HeartbeatAnswer {
+  action: 'continue' | 'drain';
+  status: NodeStatus;
+}
+
+export interface NodeEntityInput {
+  id: string;
+  heartbeatIntervalMs: number;
+  /** the node's state when a run continues as new */
+  state?: NodeView;
+}
+
+export const NODE_WORKFLOW_ID_PREFIX = 'node-';
+export function nodeWorkflowId(nodeId: string): string {
+  return NODE_WORKFLOW_ID_PREFIX + nodeId;
+}
+
+/** Heartbeats a node may miss before it is offline. */
+export const MISSED_HEARTBEATS_OFFLINE = 3;

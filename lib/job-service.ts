@@ -138,12 +138,23 @@ export class JobService {
     );
   }
 
+  /** The last sequence number handed out (0 before the first job). */
+  async currentSequenceNumber(): Promise<number> {
+    try {
+      return await this.client.workflow.getHandle(msg.SEQUENCE_WORKFLOW_ID).query(msg.currentSequenceQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return 0;
+      throw this.translate(err);
+    }
+  }
+
   // ------------------------------------------------------------------ read
 
   /** A job id is its uuid or its sequence number. */
   async resolveId(idOrSequence: string): Promise<string> {
     if (/^\d{1,15}$/.test(idOrSequence)) {
       const seq = Number(idOrSequence);
+      if (seq < 1 || seq > (await this.currentSequenceNumber())) throw notFound(`job ${seq} not found`);
       // visibility is eventually consistent: a job created a moment ago may take a moment to show
       const deadline = Date.now() + 2_000;
       for (;;) {

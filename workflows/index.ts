@@ -1,3 +1,4 @@
 // Everything the workflow bundle registers. Deterministic code only below this folder.
 export { transcodeJob } from './job';
 export { sequenceCounter } from './sequence';
+export { nodeEntity } from './node';

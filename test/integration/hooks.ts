@@ -1,5 +1,9 @@
-/** Root hooks: stop the shared Temporal dev server after the whole run. */
+/** Root hooks: a quiet Temporal SDK runtime for in-process workers; stop the shared dev server at the end. */
+import { Runtime } from '@temporalio/worker';
+import { createLogger, sdkLogger } from '../../lib/logger';
 import { stopCluster } from '../helpers/cluster';
+
+Runtime.install({ logger: sdkLogger(createLogger('test-sdk', { level: 'warn', format: 'json' })) });
 
 export const mochaHooks = {
   async afterAll(this: Mocha.Context) {

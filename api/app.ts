@@ -1,0 +1,187 @@
+/**
+ * The master's express app: logging, metrics, authentication, rate limiting, JSON bodies with a
+ * size limit, the route table, and one error format for everything — `{"error": "...", "status": N}`
+ * with no stack trace or internal name.
+ */
+import type { TLSSocket } from 'node:tls';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { pinoHttp } from 'pino-http';
+import { z } from 'zod';
+import { describeZodError } from '../domain/schemas';
+import { ApiError } from '../lib/errors';
+import type { Logger } from '../lib/logger';
+import { ApiKeyAuth, type Principal } from './auth';
+import type { MasterMetrics } from './metrics';
+import type { RateLimiter } from './rate-limit';
+import { ROUTES, type RouteContext, type RouteSpec } from './routes';
+
+export interface AppOptions {
+  ctx: RouteContext;
+  logger: Logger;
+  apiKeys: readonly string[];
+  noAuth: boolean;
+  rateLimiter: RateLimiter | null;
+  bodyLimit: string;
+  metrics: MasterMetrics;
+  /** observes every answer (the OpenAPI coverage test records them) */
+  onResponse?: (method: string, route: string, status: number) => void;
+}
+
+declare module 'express-serve-static-core' {
+  interface Locals {
+    route?: string;
+    principal?: Principal;
+  }
+}
+
+function sendError(res: Response, status: number, message: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  res.status(status).set(headers).json({ error: message, status });
+}
+
+/** A client certificate the TLS layer verified against the client CA (mTLS). */
+function certificatePrincipal(req: Request): Principal | undefined {
+  const socket = req.socket as Partial<TLSSocket>;
+  if (!socket.encrypted || !socket.authorized || typeof socket.getPeerCertificate !== 'function') return undefined;
+  const cert = socket.getPeerCertificate();
+  if (!cert || !cert.subject) return undefined;
+  return { id: `cert:${cert.subject.CN ?? cert.fingerprint256.slice(0, 23)}`, via: 'client-certificate' };
+}
+
+export function createApp(opts: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.set('etag', false);
+  const auth = new ApiKeyAuth(opts.apiKeys);
+
+  app.use(
+    pinoHttp({
+      logger: opts.logger,
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
+      customSuccessObject: (_req, res, val: object) => ({ ...val, route: (res as Response).locals.route ?? 'unmatched' }),
+      customErrorObject: (_req, res, _err, val: object) => ({ ...val, route: (res as Response).locals.route ?? 'unmatched' }),
+      serializers: { req: (r: { method: string; url: string }) => ({ method: r.method, url: r.url }), res: (r: { statusCode: number }) => ({ status: r.statusCode }) },
+    }),
+  );
+
+  // request durations by route template (never the raw path)
+  app.use((req, res, next) => {
+    const end = opts.metrics.httpDuration.startTimer();
+    res.once('finish', () => {
+      const route = res.locals.route ?? 'unmatched';
+      end({ method: req.method, route, status: String(res.statusCode) });
+      opts.onResponse?.(req.method, route, res.statusCode);
+    });
+    next();
+  });
+
+  const guard = async (req: Request, res: Response, next: NextFunction) => {
+    const principal = opts.noAuth ? { id: 'anonymous', via: 'none' as const } : (certificatePrincipal(req) ?? auth.check(ApiKeyAuth.presented(req)));
+    if (opts.rateLimiter) {
+      const key = principal && principal.via !== 'none' ? principal.id : `ip:${req.ip}`;
+      const decision = await opts.rateLimiter.take(key);
+      res.set('RateLimit-Limit', String(decision.limit)).set('RateLimit-Remaining', String(decision.remaining));
+      if (!decision.allowed) {
+        opts.metrics.rateLimited.inc({ principal: principal && principal.via !== 'none' ? principal.via : 'address' });
+        sendError(res, 429, `rate limit exceeded: ${opts.rateLimiter.burst} requests per ${opts.rateLimiter.windowSeconds} s; retry after ${decision.retryAfterSeconds} s`, {
+          'Retry-After': String(decision.retryAfterSeconds),
+        });
+        return;
+      }
+    }
+    if (!principal) {
+      sendError(res, 401, 'missing or invalid API key: send it in X-API-Key (or Authorization: Bearer <key>), or use a client certificate', {
+        'WWW-Authenticate': 'Bearer',
+      });
+      return;
+    }
+    res.locals.principal = principal;
+    next();
+  };
+
+  const jsonBody = express.json({ limit: opts.bodyLimit, strict: false, type: 'application/json' });
+
+  for (const route of ROUTES) {
+    const handlers: express.RequestHandler[] = [
+      (_req, res, next) => {
+        res.locals.route = route.path;
+        next();
+      },
+    ];
+    if (route.auth) handlers.push((req, res, next) => void guard(req, res, next).catch(next));
+    if (route.body) handlers.push(requireJson(route), jsonBody);
+    handlers.push((req, res, next) => {
+      run(route, req, res, opts.ctx).catch(next);
+    });
+    app[route.method](route.path, ...handlers);
+  }
+
+  // unknown route: 404; a known path with another method: 405 with Allow
+  const patterns = ROUTES.map((r) => ({ re: new RegExp(`^${r.path.replace(/:\w+/g, '[^/]+')}/?$`), method: r.method.toUpperCase() }));
+  app.use((req, res) => {
+    const allowed = [...new Set(patterns.filter((p) => p.re.test(req.path)).map((p) => p.method))].sort();
+    if (allowed.length > 0) {
+      res.locals.route = 'method-not-allowed';
+      sendError(res, 405, `method ${req.method} not allowed on ${req.path}; allowed: ${allowed.join(', ')}`, { Allow: allowed.join(', ') });
+    } else {
+      sendError(res, 404, `no such route: ${req.method} ${req.path.slice(0, 200)}`);
+    }
+  });
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof ApiError) return sendError(res, err.status, err.message, err.headers);
+    if (err instanceof z.ZodError) return sendError(res, 400, describeZodError(err));
+    const e = err as { type?: string; status?: number; message?: string };
+    switch (e.type) {
+      case 'entity.parse.failed':
+        return sendError(res, 400, `malformed JSON body: ${e.message ?? 'parse error'}`);
+      case 'entity.too.large':
+        return sendError(res, 413, `request body too large (limit ${opts.bodyLimit})`);
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        return sendError(res, 415, e.message ?? 'unsupported body encoding');
+      case 'request.aborted':
+        return sendError(res, 400, 'request aborted');
+    }
+    req.log?.error({ err }, 'unexpected error');
+    return sendError(res, 500, 'internal error');
+  });
+
+  return app;
+}
+
+/** A route with a body takes application/json only; an optional body may be absent. */
+function requireJson(route: RouteSpec): express.RequestHandler {
+  return (req, res, next) => {
+    const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+    if (!hasBody) {
+      if (route.bodyOptional) return next();
+      return sendError(res, 400, 'a JSON body is required');
+    }
+    if (!req.is('application/json')) {
+      return sendError(res, 415, `request body must be application/json (got ${req.get('content-type') ?? 'no content type'})`);
+    }
+    next();
+  };
+}
+
+async function run(route: RouteSpec, req: Request, res: Response, ctx: RouteContext): Promise<void> {
+  let body: unknown;
+  let query: unknown;
+  if (route.body) {
+    if (req.body === undefined && route.bodyOptional) body = undefined;
+    else {
+      if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+        throw new ApiError(400, 'the JSON body must be an object');
+      }
+      body = route.body.parse(req.body);
+    }
+  }
+  if (route.query) query = route.query.parse(req.query);
+  else if (Object.keys(req.query as object).length > 0) {
+    throw new ApiError(400, `unknown query parameter${Object.keys(req.query as object).length > 1 ? 's' : ''}: ${Object.keys(req.query as object).join(', ')}`);
+  }
+  const result = await route.handler(req, ctx, { body, query });
+  res.status(result.status).json(result.body);
+}

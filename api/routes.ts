@@ -1,0 +1,260 @@
+/**
+ * The master's routes as data: method, path, schemas, documented responses and handler. The
+ * express app registers exactly these, and the OpenAPI document is generated from the same table
+ * and the same zod schemas that validate requests.
+ */
+import type { Request } from 'express';
+import { z } from 'zod';
+import {
+  errorSchema,
+  healthSchema,
+  heartbeatAnswerSchema,
+  jobListSchema,
+  jobLogsSchema,
+  jobViewSchema,
+  nodeListSchema,
+  nodeViewSchema,
+} from '../domain/api-schemas';
+import { ENCODERS } from '../domain/encoders';
+import type { NodeRegistration } from '../domain/nodes';
+import { SCENARIO_GRAMMAR, listScenarios } from '../domain/scenarios';
+import { createJobSchema, heartbeatSchema, listJobsQuerySchema, registerNodeSchema } from '../domain/schemas';
+import type { JobService } from '../lib/job-service';
+import type { NodeService } from '../lib/node-service';
+
+export interface RouteContext {
+  jobs: JobService;
+  nodes: NodeService;
+  health: () => Promise<z.infer<typeof healthSchema>>;
+  openapi: () => unknown;
+}
+
+export interface RouteResult {
+  status: number;
+  body: unknown;
+}
+
+export interface RouteSpec {
+  method: 'get' | 'post' | 'delete';
+  /** express syntax: /jobs/:id */
+  path: string;
+  summary: string;
+  tag: 'jobs' | 'nodes' | 'meta';
+  auth: boolean;
+  body?: z.ZodType;
+  /** true when a JSON body is optional (control actions) */
+  bodyOptional?: boolean;
+  query?: z.ZodType;
+  /** success and route-specific error statuses, with what each means */
+  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  handler: (req: Request, ctx: RouteContext, input: { body: unknown; query: unknown }) => Promise<RouteResult>;
+}
+
+const controlBody = z.object({ reason: z.string().max(500).optional() }).strict();
+
+const scenariosSchema = z.object({
+  grammar: z.string(),
+  presets: z.array(
+    z.object({ name: z.string(), width: z.number(), height: z.number(), fps: z.number(), codec: z.string(), bitrate_kbps: z.number() }),
+  ),
+  encoders: z.array(z.object({ name: z.string(), engine: z.string(), codec: z.string(), capability: z.string(), presets: z.array(z.string()), default_preset: z.string() })),
+});
+
+const ok = (description: string, schema?: z.ZodType) => ({ description, schema });
+const NOT_FOUND = { 404: ok('no such job', errorSchema) };
+const CONFLICT = { 409: ok('the state machine forbids this action now', errorSchema) };
+
+function control(action: 'cancel' | 'pause' | 'resume' | 'retry'): RouteSpec {
+  return {
+    method: 'post',
+    path: `/jobs/:id/${action}`,
+    summary: `${action[0]!.toUpperCase()}${action.slice(1)} a job (id: uuid or sequence number)`,
+    tag: 'jobs',
+    auth: true,
+    body: controlBody,
+    bodyOptional: true,
+    responses: { 200: ok('the job view once the action took effect', jobViewSchema), ...NOT_FOUND, ...CONFLICT },
+    handler: async (req, ctx, { body }) => {
+      const id = String(req.params.id);
+      const reason = (body as z.infer<typeof controlBody> | undefined)?.reason;
+      const view = action === 'retry' ? await ctx.jobs.retry(id) : await ctx.jobs.control(id, action, reason);
+      return { status: 200, body: view };
+    },
+  };
+}
+
+export const ROUTES: RouteSpec[] = [
+  {
+    method: 'get',
+    path: '/health',
+    summary: 'Liveness and Temporal reachability (no authentication)',
+    tag: 'meta',
+    auth: false,
+    responses: { 200: ok('up, Temporal reachable', healthSchema), 503: ok('up, Temporal unreachable', healthSchema) },
+    handler: async (_req, ctx) => {
+      const h = await ctx.health();
+      return { status: h.temporal === 'ok' ? 200 : 503, body: h };
+    },
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document',
+    tag: 'meta',
+    auth: true,
+    responses: { 200: ok('OpenAPI 3.1 document') },
+    handler: async (_req, ctx) => ({ status: 200, body: ctx.openapi() }),
+  },
+  {
+    method: 'get',
+    path: '/scenarios',
+    summary: 'Scenario presets, the scenario grammar, and the encoders with their presets',
+    tag: 'meta',
+    auth: true,
+    responses: { 200: ok('the catalogue', scenariosSchema) },
+    handler: async () => ({
+      status: 200,
+      body: {
+        grammar: SCENARIO_GRAMMAR,
+        presets: listScenarios().map((s) => ({ name: s.name, width: s.width, height: s.height, fps: s.fps, codec: s.codec, bitrate_kbps: s.bitrateKbps })),
+        encoders: ENCODERS.map((e) => ({ name: e.name, engine: e.engine, codec: e.codec, capability: e.capability, presets: [...e.presets], default_preset: e.defaultPreset })),
+      },
+    }),
+  },
+  {
+    method: 'post',
+    path: '/jobs',
+    summary: 'Create a job',
+    tag: 'jobs',
+    auth: true,
+    body: createJobSchema,
+    responses: { 201: ok('created; the job is queued', jobViewSchema) },
+    handler: async (_req, ctx, { body }) => ({ status: 201, body: await ctx.jobs.create(body as z.infer<typeof createJobSchema>) }),
+  },
+  {
+    method: 'get',
+    path: '/jobs',
+    summary: 'List jobs (open ones first, newest first; filters: status, queue, priority, scenario, node; limit and page_token for paging)',
+    tag: 'jobs',
+    auth: true,
+    query: listJobsQuerySchema,
+    responses: { 200: ok('a page of jobs', jobListSchema) },
+    handler: async (_req, ctx, { query }) => {
+      const q = query as z.infer<typeof listJobsQuerySchema>;
+      const page = await ctx.jobs.list(q, q.limit, q.page_token);
+      return { status: 200, body: { jobs: page.jobs, count: page.jobs.length, next_page_token: page.next_page_token } };
+    },
+  },
+  {
+    method: 'get',
+    path: '/jobs/:id',
+    summary: 'Get a job (id: uuid or sequence number)',
+    tag: 'jobs',
+    auth: true,
+    responses: { 200: ok('the job view', jobViewSchema), ...NOT_FOUND },
+    handler: async (req, ctx) => ({ status: 200, body: await ctx.jobs.get(String(req.params.id)) }),
+  },
+  {
+    method: 'get',
+    path: '/jobs/:id/logs',
+    summary: "A job's logs, every attempt, in the spec's format",
+    tag: 'jobs',
+    auth: true,
+    responses: { 200: ok('the logs', jobLogsSchema), ...NOT_FOUND },
+    handler: async (req, ctx) => ({ status: 200, body: await ctx.jobs.logs(String(req.params.id)) }),
+  },
+  control('cancel'),
+  control('pause'),
+  control('resume'),
+  control('retry'),
+  {
+    method: 'post',
+    path: '/nodes/register',
+    summary: 'Register a worker node (the same address again: same id, details updated)',
+    tag: 'nodes',
+    auth: true,
+    body: registerNodeSchema,
+    responses: { 201: ok('a new node', nodeViewSchema), 200: ok('a known node, updated', nodeViewSchema) },
+    handler: async (_req, ctx, { body }) => {
+      const b = body as z.infer<typeof registerNodeSchema>;
+      const reg: NodeRegistration = {
+        address: b.address,
+        type: 'worker',
+        name: b.name ?? new URL(b.address).hostname,
+        cpu_threads: b.cpu_threads,
+        cpu_model: b.cpu_model,
+        has_gpu: b.has_gpu,
+        gpu_type: b.gpu_type ?? null,
+        gpu_capabilities: b.gpu_capabilities,
+        ram_total_bytes: b.ram_total_bytes,
+        capabilities: (b.capabilities ?? []) as NodeRegistration['capabilities'],
+        encoders: b.encoders ?? [],
+        simulated_capabilities: (b.simulated_capabilities ?? []) as NodeRegistration['simulated_capabilities'],
+        version: b.version ?? 'unknown',
+      };
+      const { created, node } = await ctx.nodes.register(reg);
+      return { status: created ? 201 : 200, body: node };
+    },
+  },
+  {
+    method: 'get',
+    path: '/nodes',
+    summary: 'List nodes',
+    tag: 'nodes',
+    auth: true,
+    responses: { 200: ok('the nodes', nodeListSchema) },
+    handler: async (_req, ctx) => {
+      const nodes = await ctx.nodes.list();
+      return { status: 200, body: { nodes, count: nodes.length } };
+    },
+  },
+  {
+    method: 'get',
+    path: '/nodes/:id',
+    summary: 'Get a node',
+    tag: 'nodes',
+    auth: true,
+    responses: { 200: ok('the node', nodeViewSchema), 404: ok('no such node', errorSchema) },
+    handler: async (req, ctx) => ({ status: 200, body: await ctx.nodes.get(String(req.params.id)) }),
+  },
+  {
+    method: 'delete',
+    path: '/nodes/:id',
+    summary: 'Drain a node: it takes no new work, its running jobs finish, then it is removed',
+    tag: 'nodes',
+    auth: true,
+    responses: { 200: ok('draining', nodeViewSchema), 404: ok('no such node', errorSchema) },
+    handler: async (req, ctx) => ({ status: 200, body: await ctx.nodes.drain(String(req.params.id)) }),
+  },
+  {
+    method: 'post',
+    path: '/nodes/:id/heartbeat',
+    summary: 'Node heartbeat with optional load figures; the answer says continue or drain',
+    tag: 'nodes',
+    auth: true,
+    body: heartbeatSchema,
+    bodyOptional: true,
+    responses: { 200: ok('keep working, or drain', heartbeatAnswerSchema), 404: ok('unknown node: register again', errorSchema) },
+    handler: async (req, ctx, { body }) => {
+      const b = (body ?? {}) as z.infer<typeof heartbeatSchema>;
+      const answer = await ctx.nodes.heartbeat(String(req.params.id), {
+        running_jobs: b.running_jobs ?? 0,
+        cpu_percent: b.cpu_percent ?? null,
+        memory_bytes: b.memory_bytes ?? null,
+        power_watts: b.power_watts ?? null,
+      });
+      return { status: 200, body: answer };
+    },
+  },
+];
+
+/** Statuses any route may answer with, besides its own. */
+export const COMMON_RESPONSES: Record<number, string> = {
+  400: 'malformed request: bad JSON, an unknown field, or a value out of range (the message names the field)',
+  401: 'missing or invalid API key (X-API-Key or Authorization: Bearer) and no valid client certificate',
+  413: 'request body larger than the limit',
+  415: 'request body is not application/json',
+  429: 'rate limit exceeded; see Retry-After',
+  500: 'unexpected error (details are logged, never returned)',
+  503: 'Temporal is unreachable',
+};

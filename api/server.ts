@@ -1,0 +1,171 @@
+/**
+ * The master: REST API on :8080 (HTTP, or HTTPS with optional client certificates), metrics on
+ * :9090, and — unless disabled — a Temporal worker on the orchestration queue so job, node and
+ * sequence workflows make progress even before any worker agent is up. It keeps no state of its
+ * own: kill it, restart it, or run two.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { ORCHESTRATION_QUEUE } from '../domain/queues';
+import { JobService } from '../lib/job-service';
+import { createLogger, sdkLogger, type Logger } from '../lib/logger';
+import { NodeService } from '../lib/node-service';
+import { workflowBundlePath } from '../workers/bundle-path';
+import { createApp } from './app';
+import { ConfigError, loadMasterConfig, type MasterConfig } from './config';
+import { createMasterMetrics, serveMetrics } from './metrics';
+import { buildOpenApi } from './openapi';
+import { RateLimiter } from './rate-limit';
+import { tlsServerOptions } from './tls';
+
+export const VERSION = '0.1.0';
+
+export interface RunningMaster {
+  server: http.Server | https.Server;
+  metricsServer: http.Server;
+  stop(): Promise<void>;
+}
+
+/** Runs the orchestration worker, reconnecting while Temporal is away. */
+function runOrchestrationWorker(config: MasterConfig, logger: Logger): { stop(): Promise<void> } {
+  let stopped = false;
+  let worker: Worker | undefined;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const connection = await NativeConnection.connect({ address: config.temporal.address });
+        worker = await Worker.create({
+          connection,
+          namespace: config.temporal.namespace,
+          taskQueue: ORCHESTRATION_QUEUE,
+          workflowBundle: { codePath: workflowBundlePath() },
+          identity: `master@${process.pid}`,
+        });
+        if (stopped) break;
+        logger.info({ task_queue: ORCHESTRATION_QUEUE }, 'orchestration worker polling');
+        await worker.run();
+        await connection.close();
+      } catch (err) {
+        if (stopped) break;
+        logger.warn({ err: (err as Error).message }, 'orchestration worker cannot reach Temporal; retrying in 2 s');
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      await loop;
+    },
+  };
+}
+
+export async function startMaster(
+  config: MasterConfig,
+  logger: Logger,
+  hooks: { onResponse?: (method: string, route: string, status: number) => void } = {},
+): Promise<RunningMaster> {
+  const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: '3s' });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const jobs = new JobService(client, config.resolve);
+  const nodes = new NodeService(client, config.nodeHeartbeatMs);
+  const metrics = createMasterMetrics(client);
+  const openapi = buildOpenApi(VERSION);
+
+  const health = async () => {
+    try {
+      await Promise.race([
+        client.workflowService.getSystemInfo({}),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000)),
+      ]);
+      return { status: 'ok' as const, temporal: 'ok' as const };
+    } catch {
+      return { status: 'degraded' as const, temporal: 'unreachable' as const };
+    }
+  };
+
+  const app = createApp({
+    ctx: { jobs, nodes, health, openapi: () => openapi },
+    logger,
+    apiKeys: config.apiKeys,
+    noAuth: config.noAuth,
+    rateLimiter: config.rateLimit.disabled ? null : new RateLimiter(config.rateLimit.perMinute, config.rateLimit.burst),
+    bodyLimit: config.bodyLimit,
+    metrics,
+    onResponse: hooks.onResponse,
+  });
+
+  const tls = tlsServerOptions(config.tls);
+  const server = tls ? https.createServer(tls, app) : http.createServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const metricsServer = await serveMetrics(metrics.registry, config.metricsHost, config.metricsPort);
+  const orchestration = config.runWorkflows ? runOrchestrationWorker(config, logger) : undefined;
+
+  const scheme = tls ? 'https' : 'http';
+  logger.info(
+    { api: `${scheme}://${config.host}:${(server.address() as { port: number }).port}`, metrics: `http://${config.metricsHost}:${(metricsServer.address() as { port: number }).port}/metrics`, auth: config.noAuth ? 'none' : `${config.apiKeys.length} API key(s)${tls?.requestCert ? ' or a client certificate' : ''}` },
+    'master listening',
+  );
+
+  return {
+    server,
+    metricsServer,
+    async stop() {
+      await new Promise((r) => server.close(r));
+      server.closeAllConnections?.();
+      await new Promise((r) => metricsServer.close(r));
+      await orchestration?.stop();
+      await connection.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const logger = createLogger('master');
+  let config: MasterConfig;
+  try {
+    config = loadMasterConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      logger.fatal(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  Runtime.install({ logger: sdkLogger(logger.child({ component: 'temporal-sdk' })), shutdownSignals: [] });
+  let master: RunningMaster;
+  try {
+    master = await startMaster(config, logger);
+  } catch (err) {
+    logger.fatal((err as Error).message);
+    process.exit(2);
+  }
+  if (config.generatedKeyFile) {
+    const key = config.apiKeys[0];
+    console.log(`\n[master] API key (kept in ${config.generatedKeyFile}):\n  export FFMPEG_RTMP_API_KEY=${key}\n  curl -H "X-API-Key: $FFMPEG_RTMP_API_KEY" http://127.0.0.1:${config.port}/jobs\n`);
+  }
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('master stopping');
+    await master.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * Response schemas for the OpenAPI document. The TypeScript types the code uses (domain/job.ts,
+ * domain/nodes.ts) are checked against these at compile time (see the assertions at the bottom),
+ * so the document cannot drift from what the server sends.
+ */
+import { z } from 'zod';
+import { CAPABILITIES } from './encoders';
+import { CONFIDENCES, ENGINES, PRIORITIES, QUEUES, type JobView } from './job';
+import { NODE_STATUSES, type HeartbeatAnswer, type NodeView } from './nodes';
+import { jobParametersSchema } from './schemas';
+import { JOB_STATUSES } from './states';
+
+export const errorSchema = z.object({ error: z.string(), status: z.number().int() });
+
+const transitionSchema = z.object({
+  from: z.enum(JOB_STATUSES).nullable(),
+  to: z.enum(JOB_STATUSES),
+  at: z.string(),
+  reason: z.string(),
+  attempt: z.number().int(),
+});
+
+const attemptSchema = z.object({
+  attempt: z.number().int(),
+  node_id: z.string().nullable(),
+  node_name: z.string().nullable(),
+  task_queue: z.string(),
+  encoder: z.string(),
+  engine: z.enum(['ffmpeg', 'gstreamer']),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  outcome: z.enum(['completed', 'failed', 'timed_out', 'canceled', 'requeued']).nullable(),
+  error: z.string().nullable(),
+  routing: z.string(),
+});
+
+export const jobViewSchema = z.object({
+  id: z.string(),
+  sequence_number: z.number().int(),
+  scenario: z.string(),
+  confidence: z.enum(CONFIDENCES),
+  engine: z.enum(ENGINES),
+  queue: z.enum(QUEUES),
+  priority: z.enum(PRIORITIES),
+  parameters: jobParametersSchema,
+  status: z.enum(JOB_STATUSES),
+  progress: z.number(),
+  node_id: z.string().nullable(),
+  node_name: z.string().nullable(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  completed_at: z.string().nullable(),
+  attempt: z.number().int(),
+  retry_count: z.number().int(),
+  max_retries: z.number().int(),
+  error: z.string().nullable(),
+  state_transitions: z.array(transitionSchema),
+  output: z.object({ path: z.string().nullable(), url: z.string().nullable(), size_bytes: z.number().nullable() }).nullable(),
+  fps: z.number().nullable(),
+  speed: z.number().nullable(),
+  eta_seconds: z.number().nullable(),
+  encoder: z.string(),
+  engine_used: z.enum(['ffmpeg', 'gstreamer']),
+  task_queue: z.string().nullable(),
+  routing: z.string().nullable(),
+  paused: z.boolean(),
+  attempts: z.array(attemptSchema),
+  log_tail: z.string(),
+});
+
+export const jobSummarySchema = z.object({
+  id: z.string(),
+  sequence_number: z.number().int(),
+  scenario: z.string(),
+  confidence: z.string(),
+  engine: z.string(),
+  queue: z.string(),
+  priority: z.string(),
+  parameters: z.record(z.string(), z.unknown()),
+  status: z.enum(JOB_STATUSES),
+  node_id: z.string().nullable(),
+  retry_count: z.number().int(),
+  created_at: z.string(),
+  completed_at: z.string().nullable(),
+});
+
+export const jobListSchema = z.object({
+  jobs: z.array(jobSummarySchema),
+  count: z.number().int(),
+  next_page_token: z.string().nullable(),
+});
+
+export const jobLogsSchema = z.object({ job_id: z.string(), logs: z.string() });
+
+export const nodeViewSchema = z.object({
+  id: z.string(),
+  address: z.string(),
+  type: z.literal('worker'),
+  name: z.string(),
+  cpu_threads: z.number().int(),
+  cpu_model: z.string(),
+  has_gpu: z.boolean(),
+  gpu_type: z.string().nullable(),
+  gpu_capabilities: z.string(),
+  ram_total_bytes: z.number(),
+  capabilities: z.array(z.enum(CAPABILITIES)),
+  encoders: z.array(z.string()),
+  simulated_capabilities: z.array(z.enum(CAPABILITIES)),
+  version: z.string(),
+  status: z.enum(NODE_STATUSES),
+  registered_at: z.string(),
+  last_heartbeat: z.string().nullable(),
+  load: z
+    .object({
+      running_jobs: z.number().int(),
+      cpu_percent: z.number().nullable(),
+      memory_bytes: z.number().nullable(),
+      power_watts: z.number().nullable(),
+    })
+    .nullable(),
+  drain_requested: z.boolean(),
+  heartbeat_interval_seconds: z.number(),
+});
+
+export const nodeListSchema = z.object({ nodes: z.array(nodeViewSchema), count: z.number().int() });
+export const heartbeatAnswerSchema = z.object({ action: z.enum(['continue', 'drain']), status: z.enum(NODE_STATUSES) });
+export const healthSchema = z.object({ status: z.enum(['ok', 'degraded']), temporal: z.enum(['ok', 'unreachable']) });
+
+// --- compile-time checks: the types the code uses and the documented schemas agree both ways
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const assertSame = <T extends true>(): T | undefined => undefined;
+assertSame<Same<Omit<z.infer<typeof jobViewSchema>, 'parameters'>, Omit<JobView, 'parameters'>>>();
+assertSame<Same<z.infer<typeof nodeViewSchema>, NodeView>>();
+assertSame<Same<z.infer<typeof heartbeatAnswerSchema>, HeartbeatAnswer>>();

@@ -1,0 +1,142 @@
+/**
+ * Masters for tests: in-process (real express on loopback, real Temporal) with every answer
+ * recorded for the OpenAPI coverage check, or as a child process (so it can be killed).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { loadMasterConfig } from '../../api/config';
+import { startMaster, type RunningMaster } from '../../api/server';
+import { freePort } from '../../lib/dev-server';
+import { createLogger } from '../../lib/logger';
+import { DIST, cluster } from './cluster';
+import { waitFor } from './wait';
+
+export const TEST_KEY = 'test-key-0123456789abcdef';
+export const OTHER_KEY = 'other-key-0123456789abcdef';
+
+/** Every (method, route template, status) any in-process master answered during the run. */
+export const observedResponses = new Set<string>();
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly key: string | undefined = TEST_KEY,
+  ) {}
+
+  async request<T = any>(method: string, url: string, opts: { body?: unknown; raw?: string; headers?: Record<string, string>; key?: string | null } = {}): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = { ...opts.headers };
+    const key = opts.key === null ? undefined : (opts.key ?? this.key);
+    if (key && !headers.Authorization) headers['X-API-Key'] = key;
+    let body: string | undefined;
+    if (opts.raw !== undefined) body = opts.raw;
+    else if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['Content-Type'] ??= 'application/json';
+    }
+    const res = await fetch(this.baseUrl + url, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, headers: res.headers, body: parsed as T, text };
+  }
+
+  get<T = any>(url: string, opts?: Parameters<ApiClient['request']>[2]) {
+    return this.request<T>('GET', url, opts);
+  }
+  post<T = any>(url: string, body?: unknown, opts?: Parameters<ApiClient['request']>[2]) {
+    return this.request<T>('POST', url, { ...opts, body });
+  }
+  delete<T = any>(url: string, opts?: Parameters<ApiClient['request']>[2]) {
+    return this.request<T>('DELETE', url, opts);
+  }
+}
+
+export interface TestMaster {
+  url: string;
+  api: ApiClient;
+  metricsUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function masterEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  const { server, root } = await cluster();
+  return {
+    TEMPORAL_ADDRESS: server.address,
+    FFRTMP_DATA_DIR: path.join(root, 'data'),
+    FFRTMP_MEDIA_ROOT: path.join(root, 'media'),
+    FFMPEG_RTMP_API_KEY: `${TEST_KEY},${OTHER_KEY}`,
+    FFRTMP_API_HOST: '127.0.0.1',
+    FFRTMP_API_PORT: String(await freePort()),
+    FFRTMP_MASTER_METRICS_HOST: '127.0.0.1',
+    FFRTMP_MASTER_METRICS_PORT: String(await freePort()),
+    FFRTMP_RATE_LIMIT_DISABLED: 'true',
+    FFRTMP_RUN_WORKFLOWS: 'false',
+    FFRTMP_DEFAULT_DURATION_SECONDS: '2',
+    FFRTMP_RETRY_BACKOFF_SECONDS: '0.3',
+    FFRTMP_WORKER_HEARTBEAT_TIMEOUT_SECONDS: '5',
+    FFRTMP_NODE_HEARTBEAT_SECONDS: '1',
+    FFRTMP_ALLOW_URL_INPUTS: 'true',
+    LOG_LEVEL: 'error',
+    ...extra,
+  };
+}
+
+export async function startTestMaster(extra: Record<string, string> = {}): Promise<TestMaster> {
+  const env = await masterEnv(extra);
+  const config = loadMasterConfig(env);
+  const logger = createLogger('master', { level: env.LOG_LEVEL, format: 'json' });
+  const m: RunningMaster = await startMaster(config, logger, {
+    onResponse: (method, route, status) => observedResponses.add(`${method} ${route} ${status}`),
+  });
+  const scheme = config.tls.cert ? 'https' : 'http';
+  const url = `${scheme}://127.0.0.1:${(m.server.address() as { port: number }).port}`;
+  return { url, api: new ApiClient(url), metricsUrl: `http://127.0.0.1:${(m.metricsServer.address() as { port: number }).port}/metrics`, stop: () => m.stop() };
+}
+
+export class MasterProcess {
+  readonly logs: string[] = [];
+  readonly exited: Promise<number | null>;
+  constructor(
+    readonly proc: ChildProcess,
+    readonly url: string,
+  ) {
+    this.exited = new Promise((r) => proc.once('exit', (c) => r(c)));
+    const collect = (b: Buffer) => this.logs.push(...b.toString().split('\n').filter(Boolean));
+    proc.stdout?.on('data', collect);
+    proc.stderr?.on('data', collect);
+  }
+  get api(): ApiClient {
+    return new ApiClient(this.url);
+  }
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.proc.exitCode !== null) return;
+    this.proc.kill(signal);
+    await this.exited;
+  }
+}
+
+/** A master as its own process: env as given (FFRTMP_RUN_WORKFLOWS defaults to true here). */
+export async function spawnMaster(extra: Record<string, string> = {}, opts: { waitReady?: boolean } = {}): Promise<MasterProcess> {
+  const env = await masterEnv({ FFRTMP_RUN_WORKFLOWS: 'true', LOG_FORMAT: 'json', ...extra });
+  const proc = spawn(process.execPath, [path.join(DIST, 'api', 'server.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const m = new MasterProcess(proc, `http://127.0.0.1:${env.FFRTMP_API_PORT}`);
+  if (opts.waitReady !== false) {
+    await waitFor('master to answer /health', async () => {
+      if (proc.exitCode !== null) throw new Error(`master exited: ${m.logs.join('\n')}`);
+      const r = await fetch(`${m.url}/health`).catch(() => undefined);
+      return r?.status === 200;
+    }, { timeoutMs: 30_000 });
+  }
+  return m;
+}
