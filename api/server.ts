@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { ORCHESTRATION_QUEUE } from '../domain/queues';
 import { JobService } from '../lib/job-service';
@@ -68,7 +68,12 @@ export async function startMaster(
   logger: Logger,
   hooks: { onResponse?: (method: string, route: string, status: number) => void } = {},
 ): Promise<RunningMaster> {
-  const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: '3s' });
+  // retry briefly (about 0.6 s), then answer 503: a client waiting 30 s for an outage helps nobody
+  const connection = Connection.lazy({
+    address: config.temporal.address,
+    connectTimeout: '3s',
+    interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 4 }))],
+  });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const jobs = new JobService(client, config.resolve);
   const nodes = new NodeService(client, config.nodeHeartbeatMs);

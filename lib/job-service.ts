@@ -24,7 +24,7 @@ import type { CreateJobBody } from '../domain/schemas';
 import { SA } from '../domain/search-attributes';
 import { isJobStatus, refuseAction, type ControlAction, type JobStatus } from '../domain/states';
 import { initialJobView } from '../domain/view';
-import { ApiError, badRequest, conflict, notFound, unavailable } from './errors';
+import { ApiError, badRequest, conflict, grpcCode, notFound, temporalFailure, unavailable } from './errors';
 
 const LIVE_STATUSES: readonly JobStatus[] = ['assigned', 'running', 'paused'];
 
@@ -313,11 +313,9 @@ export class JobService {
     if (err instanceof ApiError) return err;
     if (err instanceof WorkflowNotFoundError) return notFound(`job ${jobId ?? ''} not found`.replace('  ', ' '));
     if (err instanceof WorkflowExecutionAlreadyStartedError) return conflict('the job is already running');
-    const code = (err as { code?: number }).code;
-    // gRPC status codes: 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED, 5 NOT_FOUND, 3 INVALID_ARGUMENT
-    if (code === 14 || code === 4) return unavailable('Temporal is unreachable; try again shortly');
-    if (code === 5) return notFound(`job ${jobId ?? ''} not found`.replace('  ', ' '));
-    if (code === 3) return badRequest('invalid request to the job store');
+    const known = temporalFailure(err, `job ${jobId ?? ''}`.trim());
+    if (known) return known;
+    if (grpcCode(err) === 3) return badRequest('invalid request to the job store');
     const name = (err as Error)?.name ?? '';
     if (name === 'QueryNotRegisteredError' || /no.*poller|unavailable/i.test((err as Error)?.message ?? '')) {
       return unavailable('no worker is answering for this job right now; try again shortly');

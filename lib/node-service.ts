@@ -22,7 +22,7 @@ import {
 } from '../domain/nodes';
 import { ORCHESTRATION_QUEUE } from '../domain/queues';
 import { SA } from '../domain/search-attributes';
-import { ApiError, notFound, unavailable } from './errors';
+import { ApiError, notFound, temporalFailure } from './errors';
 
 export class NodeService {
   constructor(
@@ -87,10 +87,7 @@ export class NodeService {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === 'NotFound') {
         throw notFound(`node ${id} not found`);
       }
-      const code = (err as { code?: number }).code;
-      if (code === 14 || code === 4) throw unavailable('Temporal is unreachable; try again shortly');
-      if (code === 5) throw notFound(`node ${id} not found`);
-      throw err;
+      throw temporalFailure(err, `node ${id}`) ?? err;
     }
   }
 }

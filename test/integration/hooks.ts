@@ -1,7 +1,10 @@
 /** Root hooks: a quiet Temporal SDK runtime for in-process workers; stop the shared dev server at the end. */
 import { Runtime } from '@temporalio/worker';
 import { createLogger, sdkLogger } from '../../lib/logger';
+import assert from 'node:assert/strict';
 import { stopCluster } from '../helpers/cluster';
+import { observedResponses } from '../helpers/master';
+import { undocumented } from '../helpers/openapi-coverage';
 
 Runtime.install({ logger: sdkLogger(createLogger('test-sdk', { level: 'warn', format: 'json' })) });
 
@@ -9,5 +12,8 @@ export const mochaHooks = {
   async afterAll(this: Mocha.Context) {
     this.timeout(30_000);
     await stopCluster();
+    // every answer any in-process master gave during the whole run must be in the OpenAPI document
+    const missing = undocumented(observedResponses);
+    assert.deepEqual(missing, [], `answers not in the OpenAPI document: ${missing.join(', ')}`);
   },
 };
