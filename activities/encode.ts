@@ -9,7 +9,8 @@ import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { EncodeRequest, EncodeFailureDetails } from '../domain/activities';
 import { FAILURE } from '../domain/activities';
-import type { EncodeProgress, EncodeResult } from '../domain/job';
+import { SOFTWARE_ENCODER, equivalentSoftwarePreset, findEncoder } from '../domain/encoders';
+import type { EncodeProgress, EncodeResult, EncodeSpec } from '../domain/job';
 import { jobWorkflowId } from '../domain/job';
 import { encodeRunningSignal, encodeStartedSignal } from '../domain/messages';
 import { buildFfmpegArgs, containerFor, displayCommand } from '../encoders/ffmpeg-command';
@@ -18,6 +19,7 @@ import type { Logger } from '../lib/logger';
 import { EncoderProcess } from './encoder-process';
 import { ProbeError, probeMedia } from './probe';
 import type { EncoderRegistry } from './encoder-registry';
+import { NO_TELEMETRY, type AttemptOutcome, type EncodeTelemetry } from './telemetry';
 
 export interface EncodeDeps {
   node: { id: string; name: string };
@@ -31,15 +33,27 @@ export interface EncodeDeps {
   logger: Logger;
   /** how often progress is heartbeated (the cancel latency is at most about this) */
   heartbeatIntervalMs?: number;
+  telemetry?: EncodeTelemetry;
+  /** encoders of capabilities declared by configuration, not present: a software encoder stands in */
+  simulatedEncoders?: ReadonlySet<string>;
+}
+
+/** The software encode that stands in for a simulated hardware encoder. */
+function standIn(spec: EncodeSpec): EncodeSpec {
+  const from = findEncoder(spec.encoder)!;
+  const to = findEncoder(SOFTWARE_ENCODER[spec.codec])!;
+  return { ...spec, encoder: to.name, preset: equivalentSoftwarePreset(from, spec.preset, to) };
 }
 
 export function createEncodeActivity(deps: EncodeDeps) {
   return async function encode(req: EncodeRequest): Promise<EncodeResult> {
     const ctx = Context.current();
-    const { spec, jobId, attempt } = req;
+    const { jobId, attempt } = req;
+    const simulated = deps.simulatedEncoders?.has(req.spec.encoder) ?? false;
+    const spec = simulated ? standIn(req.spec) : req.spec;
     const log = deps.logger.child({ job_id: jobId, attempt, node: deps.node.id });
 
-    if (!deps.availableEncoders.has(spec.encoder)) {
+    if (!simulated && !deps.availableEncoders.has(spec.encoder)) {
       throw ApplicationFailure.create({
         type: FAILURE.invalidJob,
         nonRetryable: true,
@@ -74,6 +88,7 @@ export function createEncodeActivity(deps: EncodeDeps) {
       `Command: ${displayCommand('ffmpeg', args)}`,
       `Node: ${deps.node.name} (${deps.node.id})`,
       `Attempt: ${attempt}`,
+      ...(simulated ? [`SIMULATED: this node declares ${findEncoder(req.spec.encoder)?.capability} by configuration; ${spec.encoder} stands in for ${req.spec.encoder}`] : []),
       `Started: ${startedAt.toISOString()}`,
       '',
       '=== STDERR ===',
@@ -111,6 +126,8 @@ export function createEncodeActivity(deps: EncodeDeps) {
       },
     });
     deps.registry.attach(jobId, attempt, proc);
+    const telemetry = (deps.telemetry ?? NO_TELEMETRY).begin(jobId, attempt, spec, proc, { finePower: req.confidence === 'high' });
+    let outcome: AttemptOutcome = 'failed';
     log.info({ pid: proc.pid, encoder: spec.encoder }, 'encoder started');
 
     const command = displayCommand('ffmpeg', args);
@@ -129,6 +146,7 @@ export function createEncodeActivity(deps: EncodeDeps) {
 
     let stalled = false;
     const tick = setInterval(() => {
+      telemetry.progress(last?.fps ?? null);
       ctx.heartbeat(details());
       const activeSinceChange = Date.now() - lastChangeAt - (proc.suspendedMs() - suspendedAtLastChange);
       if (!proc.suspended && activeSinceChange > req.stallTimeoutMs && proc.running) {
@@ -145,7 +163,9 @@ export function createEncodeActivity(deps: EncodeDeps) {
     try {
       const exit = await Promise.race([proc.exited, ctx.cancelled]);
       const activeSeconds = (Date.now() - startedAt.getTime() - proc.suspendedMs()) / 1000;
+      telemetry.progress(last?.fps ?? null);
       if (stalled) {
+        outcome = 'timed_out';
         const secs = Math.round(req.stallTimeoutMs / 1000);
         throw failure(FAILURE.stalled, `encoder stalled: no progress for ${secs} s (killed)`);
       }
@@ -160,7 +180,9 @@ export function createEncodeActivity(deps: EncodeDeps) {
         sizeBytes = (await stat(finalPath)).size;
       }
       const frames = last?.frame ?? 0;
-      log.info({ frames, seconds: activeSeconds }, 'encoder finished');
+      outcome = 'completed';
+      const energy = await telemetry.end(outcome);
+      log.info({ frames, seconds: activeSeconds, energy }, 'encoder finished');
       return {
         output: {
           path: spec.output.mode === 'file' ? finalPath : null,
@@ -171,11 +193,14 @@ export function createEncodeActivity(deps: EncodeDeps) {
         frames,
         duration_seconds: activeSeconds,
         avg_fps: activeSeconds > 0 ? Math.round((frames / activeSeconds) * 10) / 10 : null,
-        cpu_seconds: null,
+        cpu_seconds: Math.round(telemetry.cpuSeconds * 100) / 100,
+        energy,
       };
     } catch (err) {
       await proc.kill();
       if (spec.output.mode === 'file') await rm(partialPath, { force: true });
+      if (err instanceof CancelledFailure) outcome = 'canceled';
+      if (outcome !== 'completed') await telemetry.end(outcome);
       if (err instanceof CancelledFailure) {
         log.info({ reason: err.message }, 'encode canceled; encoder killed and partial output removed');
         if (ctx.cancellationDetails?.workerShutdown) {

@@ -1,3 +1,4 @@
 export { createEncodeActivity, type EncodeDeps } from './encode';
 export { createControlActivities } from './control';
+export { createOrchestrationActivities } from './orchestration';
 export { EncoderRegistry } from './encoder-registry';

@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createOrchestrationActivities } from '../activities/orchestration';
 import { ORCHESTRATION_QUEUE } from '../domain/queues';
 import { JobService } from '../lib/job-service';
 import { createLogger, sdkLogger, type Logger } from '../lib/logger';
@@ -41,6 +42,7 @@ function runOrchestrationWorker(config: MasterConfig, logger: Logger): { stop():
           namespace: config.temporal.namespace,
           taskQueue: ORCHESTRATION_QUEUE,
           workflowBundle: { codePath: workflowBundlePath() },
+          activities: createOrchestrationActivities(),
           identity: `master@${process.pid}`,
         });
         if (stopped) break;

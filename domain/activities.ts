@@ -2,6 +2,7 @@
  * Activity contracts between the workflows and the worker agents (types only: the workflow
  * imports them with `import type`, the worker implements them in activities/).
  */
+import type { Capability } from './encoders';
 import type { Confidence, EncodeResult, EncodeSpec } from './job';
 
 export interface EncodeRequest {
@@ -43,4 +44,10 @@ export interface ControlRequest {
 export interface NodeControlActivities {
   suspendEncoder(req: ControlRequest): Promise<void>;
   resumeEncoder(req: ControlRequest): Promise<void>;
+}
+
+/** Light activities on the orchestration queue (run as local activities by the workflow). */
+export interface OrchestrationActivities {
+  /** capabilities whose encode queues live workers poll right now */
+  liveCapabilities(): Promise<Capability[]>;
 }

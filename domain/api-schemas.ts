@@ -29,7 +29,7 @@ const attemptSchema = z.object({
   engine: z.enum(['ffmpeg', 'gstreamer']),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
-  outcome: z.enum(['completed', 'failed', 'timed_out', 'canceled', 'requeued']).nullable(),
+  outcome: z.enum(['completed', 'failed', 'timed_out', 'canceled', 'requeued', 'unclaimed']).nullable(),
   error: z.string().nullable(),
   routing: z.string(),
 });
@@ -66,6 +66,12 @@ export const jobViewSchema = z.object({
   paused: z.boolean(),
   attempts: z.array(attemptSchema),
   log_tail: z.string(),
+  energy_joules: z.number().nullable(),
+  avg_power_watts: z.number().nullable(),
+  power_source: z.string().nullable().describe('rapl, nvidia-smi, nvidia-smi+rapl, or estimate'),
+  estimated_cpu_joules: z.number().nullable(),
+  avg_fps: z.number().nullable(),
+  cpu_seconds: z.number().nullable(),
 });
 
 export const jobSummarySchema = z.object({

@@ -145,7 +145,8 @@ export interface AttemptRecord {
   engine: Engine;
   started_at: string | null;
   finished_at: string | null;
-  outcome: 'completed' | 'failed' | 'timed_out' | 'canceled' | 'requeued' | null;
+  /** unclaimed: no worker took it before its schedule-to-start timeout (a fallback follows) */
+  outcome: 'completed' | 'failed' | 'timed_out' | 'canceled' | 'requeued' | 'unclaimed' | null;
   error: string | null;
   /** why this attempt ran where it ran (routing decision) */
   routing: string;
@@ -158,6 +159,15 @@ export interface JobOutput {
   size_bytes: number | null;
 }
 
+export interface JobEnergyFigures {
+  energy_joules: number;
+  avg_power_watts: number;
+  /** rapl | nvidia-smi | nvidia-smi+rapl | estimate */
+  power_source: string;
+  /** a CPU estimate kept apart when only the GPU part was measured */
+  estimated_cpu_joules: number | null;
+}
+
 export interface EncodeResult {
   output: JobOutput;
   log: string;
@@ -165,6 +175,7 @@ export interface EncodeResult {
   duration_seconds: number;
   avg_fps: number | null;
   cpu_seconds: number | null;
+  energy: JobEnergyFigures | null;
 }
 
 export interface JobView {
@@ -199,6 +210,13 @@ export interface JobView {
   paused: boolean;
   attempts: Omit<AttemptRecord, 'log'>[];
   log_tail: string;
+  energy_joules: number | null;
+  avg_power_watts: number | null;
+  power_source: string | null;
+  estimated_cpu_joules: number | null;
+  /** the completed attempt's encode figures */
+  avg_fps: number | null;
+  cpu_seconds: number | null;
 }
 
 /** The workflow's input: what the API resolved, plus what earlier runs of the same job left. */

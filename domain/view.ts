@@ -2,7 +2,7 @@
  * Building the job view (the wire format of GET /jobs/{id}) from the workflow input and the
  * job's state. The workflow's query and the API's first answer to POST /jobs share it.
  */
-import type { AttemptRecord, JobOutput, JobView, JobWorkflowInput, Transition } from './job';
+import type { AttemptRecord, EncodeResult, JobOutput, JobView, JobWorkflowInput, Transition } from './job';
 import type { JobStatus } from './states';
 
 /** How many characters of log the view's tail carries (GET /jobs/{id}/logs has everything). */
@@ -17,6 +17,8 @@ export interface ViewState {
   error: string | null;
   output: JobOutput | null;
   progress: number;
+  result: EncodeResult | null;
+  waitReason?: string | null;
 }
 
 export function formatLogs(attempts: readonly AttemptRecord[]): string {
@@ -56,10 +58,16 @@ export function buildJobView(input: JobWorkflowInput, s: ViewState): JobView {
     encoder: a?.encoder ?? input.spec.encoder,
     engine_used: a?.engine ?? input.spec.engine,
     task_queue: a?.task_queue ?? null,
-    routing: a?.routing ?? null,
+    routing: s.waitReason ?? a?.routing ?? null,
     paused: s.status === 'paused',
     attempts: s.attempts.map(({ log: _log, ...rest }) => rest),
     log_tail: logs.length > VIEW_LOG_TAIL_CHARS ? logs.slice(-VIEW_LOG_TAIL_CHARS) : logs,
+    energy_joules: s.result?.energy?.energy_joules ?? null,
+    avg_power_watts: s.result?.energy?.avg_power_watts ?? null,
+    power_source: s.result?.energy?.power_source ?? null,
+    estimated_cpu_joules: s.result?.energy?.estimated_cpu_joules ?? null,
+    avg_fps: s.result?.avg_fps ?? null,
+    cpu_seconds: s.result?.cpu_seconds ?? null,
   };
 }
 
@@ -74,5 +82,6 @@ export function initialJobView(input: JobWorkflowInput): JobView {
     error: null,
     output: null,
     progress: 0,
+    result: null,
   });
 }

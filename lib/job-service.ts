@@ -184,26 +184,34 @@ export class JobService {
   async get(idOrSequence: string): Promise<JobView> {
     const id = await this.resolveId(idOrSequence);
     const handle = this.handle(id);
-    const view = await this.guard(() => handle.query(msg.viewQuery), id);
-    if (!LIVE_STATUSES.includes(view.status)) return view;
-    const live = await this.liveDetails(handle);
-    if (!live) return view;
-    return {
-      ...view,
-      progress: Math.max(view.progress, live.progress ?? 0),
-      fps: live.fps ?? null,
-      speed: live.speed ?? null,
-      eta_seconds: view.status === 'paused' ? null : (live.eta_seconds ?? null),
-    };
+    // An attempt that just ended has no pending activity while the workflow has not yet taken
+    // its result: ask again for a moment rather than show a running job without its progress.
+    const deadline = Date.now() + 1_000;
+    for (;;) {
+      const view = await this.guard(() => handle.query(msg.viewQuery), id);
+      if (!LIVE_STATUSES.includes(view.status) || view.attempt === 0) return view;
+      const live = await this.liveDetails(handle);
+      if (live) {
+        return {
+          ...view,
+          progress: Math.max(view.progress, live.progress ?? 0),
+          fps: live.fps ?? null,
+          speed: live.speed ?? null,
+          eta_seconds: view.status === 'paused' ? null : (live.eta_seconds ?? null),
+        };
+      }
+      if (Date.now() > deadline) return view;
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 
-  /** Heartbeat details of the job's running encode (progress, fps, speed, log tail). */
+  /** Heartbeat details of the job's running encode (progress, fps, speed, log tail); undefined when none is pending. */
   private async liveDetails(handle: WorkflowHandle): Promise<LiveDetails | undefined> {
     const desc = await this.guard(() => handle.describe());
     const pending = desc.raw.pendingActivities?.find((a) => a.activityType?.name === 'encode');
-    const payload = pending?.heartbeatDetails?.payloads?.[0];
-    if (!payload) return undefined;
-    return defaultPayloadConverter.fromPayload<LiveDetails>(payload as Payload);
+    if (!pending) return undefined;
+    const payload = pending.heartbeatDetails?.payloads?.[0];
+    return payload ? defaultPayloadConverter.fromPayload<LiveDetails>(payload as Payload) : {};
   }
 
   async logs(idOrSequence: string): Promise<{ job_id: string; logs: string }> {

@@ -1,82 +1,104 @@
 /**
  * The worker agent: turns this machine into a node. It detects what the machine can encode, runs
- * one Temporal Worker per encode capability it really has (plus its own control queue and,
- * by default, the orchestration queue for workflow tasks), and shuts down gracefully on SIGTERM:
- * no new work, running encodes get the grace period, then they are canceled and retried elsewhere.
+ * one Temporal Worker per encode capability it really has (plus its own control queue and, by
+ * default, the orchestration queue for workflow tasks), registers with the master and heartbeats,
+ * serves metrics on :9091, and stops cleanly:
+ *   - SIGTERM/SIGINT: no new work; running encodes get the grace period, then they are killed and
+ *     their jobs retried elsewhere; exit 0.
+ *   - drain (DELETE /nodes/{id} on the master): no new work; running encodes finish; then exit 0
+ *     when FFRTMP_EXIT_ON_DRAIN is set, else stay idle (status drained).
  */
 import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createControlActivities, createEncodeActivity, EncoderRegistry } from '../activities';
+import { createControlActivities, createEncodeActivity, createOrchestrationActivities, EncoderRegistry } from '../activities';
 import type { Capability } from '../domain/encoders';
-import { nodeIdFromAddress } from '../domain/nodes';
+import { nodeIdFromAddress, type NodeRegistration } from '../domain/nodes';
 import { encodeQueue, nodeQueue, ORCHESTRATION_QUEUE } from '../domain/queues';
 import { createLogger, sdkLogger, type Logger } from '../lib/logger';
+import { workflowBundlePath } from './bundle-path';
 import { loadWorkerConfig, type WorkerConfig } from './config';
 import { loadOrDetectHardware, type HardwareProfile } from './hardware';
-import { workflowBundlePath } from './bundle-path';
+import { MasterLink } from './master-link';
+import { PowerMonitor } from './power';
+import { WorkerTelemetry } from './telemetry';
 
-export interface AgentIdentity {
-  id: string;
-  name: string;
-}
+const VERSION = '0.1.0';
 
 /** Default concurrent encodes per capability: what the hardware can run at once. */
 export function defaultSlots(cap: Capability, hw: HardwareProfile, cfg: Pick<WorkerConfig, 'cpuSlots' | 'gpuSlots'>): number {
+  // a software encoder uses every thread it gets: one encode per four threads keeps them fed
   if (cap === 'cpu' || cap === 'gstreamer') return cfg.cpuSlots ?? Math.max(1, Math.floor(hw.cpu_threads / 4));
-  // consumer NVENC allows a few sessions; one GPU engine shares its time between them
-  return cfg.gpuSlots ?? 3 * Math.max(1, hw.gpus.length);
+  // consumer NVENC allows a few sessions per GPU; QSV/VAAPI share one engine per device
+  return cfg.gpuSlots ?? (cap === 'nvenc' ? 3 : 2) * Math.max(1, hw.gpus.length);
 }
 
-export async function runAgent(config: WorkerConfig, logger: Logger): Promise<void> {
-  const identity: AgentIdentity = { id: nodeIdFromAddress(config.nodeAddress), name: config.nodeName };
-  const log = logger.child({ node: identity.id });
+export function registrationPayload(cfg: WorkerConfig, hw: HardwareProfile, offered: Capability[]): NodeRegistration {
+  const gpuCaps = offered.filter((c) => c === 'nvenc' || c === 'qsv' || c === 'vaapi');
+  const detectedGpu = hw.gpus.find((g) => g.vendor !== 'unknown') ?? hw.gpus[0];
+  return {
+    address: cfg.nodeAddress,
+    type: 'worker',
+    name: cfg.nodeName,
+    cpu_threads: hw.cpu_threads,
+    cpu_model: hw.cpu_model,
+    has_gpu: hw.gpus.length > 0 || gpuCaps.length > 0,
+    gpu_type: detectedGpu?.name ?? (gpuCaps.length > 0 ? 'simulated' : null),
+    gpu_capabilities: [...gpuCaps, ...(hw.gpus.some((g) => g.vendor === 'nvidia') ? ['cuda'] : [])].join(','),
+    ram_total_bytes: hw.ram_total_bytes,
+    capabilities: offered,
+    encoders: hw.encoders,
+    simulated_capabilities: cfg.simulate,
+    version: VERSION,
+  };
+}
+
+export async function runAgent(config: WorkerConfig, logger: Logger): Promise<number> {
+  const nodeId = nodeIdFromAddress(config.nodeAddress);
+  const log = logger.child({ node: nodeId });
 
   const hardware = await loadOrDetectHardware(path.join(config.dataDir, 'hardware', `${os.hostname()}.json`), config.redetect, {
     ffmpegPath: config.ffmpegPath,
     gstLaunchPath: config.gstLaunchPath,
   });
-  const detected = hardware.capabilities;
-  const offered = [...new Set<Capability>([...detected, ...config.simulate])].filter(
+  const offered = [...new Set<Capability>([...hardware.capabilities, ...config.simulate])].filter(
     (c) => !config.onlyCapabilities || config.onlyCapabilities.includes(c),
   );
   log.info(
-    { capabilities: offered, simulated: config.simulate, encoders: hardware.encoders, gpus: hardware.gpus.map((g) => g.name) },
+    { capabilities: offered, simulated: config.simulate, encoders: hardware.encoders, gpus: hardware.gpus.map((g) => g.name), rejected: hardware.rejected },
     'hardware detected',
   );
 
+  const power = new PowerMonitor({ nvidia: hardware.gpus.some((g) => g.vendor === 'nvidia'), cpuThreads: hardware.cpu_threads });
+  power.start();
+  const telemetry = new WorkerTelemetry(power, { node_id: nodeId, node_name: config.nodeName, capabilities: offered, simulated: config.simulate });
+  const metricsServer = await telemetry.serve(config.metricsHost, config.metricsPort);
+
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const registry = new EncoderRegistry();
-  const workers: Worker[] = [];
   const base = {
     connection,
     namespace: config.temporal.namespace,
-    identity: `${identity.name}@${identity.id}`,
-    shutdownGraceTime: config.shutdownGraceMs,
+    identity: `${config.nodeName}@${nodeId}`,
+    // encodes are stopped by the agent itself (below), never cut short by the SDK
+    shutdownGraceTime: '7 days' as const,
   };
 
-  if (config.runWorkflows) {
-    workers.push(
-      await Worker.create({
-        ...base,
-        taskQueue: ORCHESTRATION_QUEUE,
-        workflowBundle: { codePath: workflowBundlePath() },
-      }),
-    );
-  }
-
   const encode = createEncodeActivity({
-    node: identity,
+    node: { id: nodeId, name: config.nodeName },
     outputRoot: config.outputRoot,
     registry,
     availableEncoders: new Set(hardware.encoders),
+    simulatedEncoders: new Set(simulatedEncoders(config.simulate.filter((c) => !hardware.capabilities.includes(c)))),
     ffmpegPath: config.ffmpegPath,
     ffprobePath: config.ffprobePath,
     logger,
     heartbeatIntervalMs: config.progressIntervalMs,
+    telemetry,
   });
+  const encodeWorkers: Worker[] = [];
   for (const cap of offered) {
-    workers.push(
+    encodeWorkers.push(
       await Worker.create({
         ...base,
         taskQueue: encodeQueue(cap),
@@ -88,23 +110,98 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<vo
       }),
     );
   }
-  workers.push(
-    await Worker.create({
-      ...base,
-      taskQueue: nodeQueue(identity.id),
-      activities: createControlActivities(registry),
-      maxConcurrentActivityTaskExecutions: 20,
-    }),
-  );
+  const otherWorkers: Worker[] = [
+    await Worker.create({ ...base, taskQueue: nodeQueue(nodeId), activities: createControlActivities(registry), maxConcurrentActivityTaskExecutions: 20 }),
+  ];
+  if (config.runWorkflows) {
+    otherWorkers.push(
+      await Worker.create({ ...base, taskQueue: ORCHESTRATION_QUEUE, workflowBundle: { codePath: workflowBundlePath() }, activities: createOrchestrationActivities() }),
+    );
+  }
 
-  log.info({ queues: workers.map((w) => w.options.taskQueue) }, 'worker agent polling');
+  let exitCode = 0;
+  const stopEncodeWorkers = () => {
+    for (const w of encodeWorkers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  const stopEverything = () => {
+    stopEncodeWorkers();
+    for (const w of otherWorkers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+
+  const link = config.masterUrl
+    ? new MasterLink({
+        masterUrl: config.masterUrl,
+        apiKey: config.apiKey,
+        tls: config.tls,
+        nodeId,
+        registration: () => registrationPayload(config, hardware, offered),
+        load: () => ({ running_jobs: telemetry.runningJobs, ...telemetry.load() }),
+        intervalMs: config.heartbeatIntervalMs,
+        logger: log,
+        onDrain: () => {
+          log.info({ running: registry.size }, 'draining: no new work; running encodes finish');
+          stopEncodeWorkers();
+          if (config.exitOnDrain) void Promise.all(encodeWorkers.map(waitStopped)).then(stopEverything);
+        },
+      })
+    : undefined;
+  link?.start();
+
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
+    log.info({ signal, running: registry.size, grace_seconds: config.shutdownGraceMs / 1000 }, 'shutting down: no new work');
+    stopEverything();
+    if (registry.size > 0) {
+      setTimeout(() => {
+        if (registry.size === 0) return;
+        log.warn({ running: registry.size }, 'grace period over: killing encoders; their jobs run again elsewhere');
+        void registry.killAll();
+      }, config.shutdownGraceMs).unref();
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  log.info({ queues: [...encodeWorkers, ...otherWorkers].map((w) => w.options.taskQueue), metrics: `http://${config.metricsHost}:${config.metricsPort}/metrics` }, 'worker agent polling');
   try {
-    await Promise.all(workers.map((w) => w.run()));
+    await Promise.all([...encodeWorkers, ...otherWorkers].map((w) => w.run()));
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'a Temporal worker failed');
+    exitCode = 1;
   } finally {
+    link?.stop();
     await registry.killAll();
+    power.stop();
+    await new Promise((r) => metricsServer.close(r));
     await connection.close();
     log.info('worker agent stopped');
   }
+  return exitCode;
+}
+
+function waitStopped(w: Worker): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => (w.getState() === 'STOPPED' || w.getState() === 'FAILED' ? resolve() : setTimeout(check, 200));
+    check();
+  });
+}
+
+/**
+ * Capabilities declared by configuration (for routing tests on machines without the hardware)
+ * accept their encoders' names; the encode itself then runs the software encoder — see
+ * activities/encode.ts. Shown as simulated in the registration and in metrics.
+ */
+function simulatedEncoders(caps: readonly Capability[]): string[] {
+  const names: Record<Capability, string[]> = {
+    cpu: [],
+    gstreamer: [],
+    nvenc: ['h264_nvenc', 'hevc_nvenc', 'av1_nvenc'],
+    qsv: ['h264_qsv', 'hevc_qsv'],
+    vaapi: ['h264_vaapi', 'hevc_vaapi'],
+  };
+  return caps.flatMap((c) => names[c]);
 }
 
 async function main(): Promise<void> {
@@ -116,17 +213,13 @@ async function main(): Promise<void> {
     logger.fatal((err as Error).message);
     process.exit(2);
   }
-  Runtime.install({ logger: sdkLogger(logger.child({ component: 'temporal-sdk' })) });
-  await runAgent(config, logger);
+  Runtime.install({ logger: sdkLogger(logger.child({ component: 'temporal-sdk' })), shutdownSignals: [] });
+  process.exit(await runAgent(config, logger));
 }
 
 if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      // eslint-disable-next-line no-console
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
 }

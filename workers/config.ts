@@ -2,6 +2,7 @@
  * Worker agent settings: one schema, read from the environment (flags of the entry point map onto
  * the same names). A bad value stops the start with a message naming it.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -38,6 +39,12 @@ export const workerEnvSchema = z.object({
   FFRTMP_CAPABILITIES: capabilityList.optional(),
   FFRTMP_MASTER_URL: z.string().url().optional(),
   FFMPEG_RTMP_API_KEY: z.string().optional(),
+  /** a file holding the API key (the embedded default writes data/api-key) */
+  FFRTMP_API_KEY_FILE: z.string().optional(),
+  FFRTMP_EXIT_ON_DRAIN: bool.default(false),
+  FFRTMP_TLS_CERT: z.string().optional(),
+  FFRTMP_TLS_KEY: z.string().optional(),
+  FFRTMP_TLS_CA: z.string().optional(),
   FFRTMP_HEARTBEAT_INTERVAL_SECONDS: seconds.default(10),
   FFRTMP_SHUTDOWN_GRACE_SECONDS: seconds.default(30),
   FFRTMP_PROGRESS_INTERVAL_MS: z.coerce.number().int().min(100).max(10_000).default(500),
@@ -65,12 +72,23 @@ export interface WorkerConfig {
   onlyCapabilities?: WorkerEnv['FFRTMP_SIMULATE_CAPABILITIES'];
   masterUrl?: string;
   apiKey?: string;
+  exitOnDrain: boolean;
+  tls: { cert?: string; key?: string; ca?: string };
   heartbeatIntervalMs: number;
   shutdownGraceMs: number;
   progressIntervalMs: number;
   ffmpegPath: string;
   ffprobePath: string;
   gstLaunchPath: string;
+}
+
+function readKeyFile(file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8').split('\n')[0]?.trim() || undefined;
+  } catch (err) {
+    throw new Error(`FFRTMP_API_KEY_FILE: cannot read ${file}: ${(err as Error).message}`);
+  }
 }
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -97,7 +115,9 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     simulate: e.FFRTMP_SIMULATE_CAPABILITIES,
     onlyCapabilities: e.FFRTMP_CAPABILITIES,
     masterUrl: e.FFRTMP_MASTER_URL,
-    apiKey: e.FFMPEG_RTMP_API_KEY,
+    apiKey: e.FFMPEG_RTMP_API_KEY?.split(',')[0]?.trim() || readKeyFile(e.FFRTMP_API_KEY_FILE),
+    exitOnDrain: e.FFRTMP_EXIT_ON_DRAIN,
+    tls: { cert: e.FFRTMP_TLS_CERT, key: e.FFRTMP_TLS_KEY, ca: e.FFRTMP_TLS_CA },
     heartbeatIntervalMs: e.FFRTMP_HEARTBEAT_INTERVAL_SECONDS * 1000,
     shutdownGraceMs: e.FFRTMP_SHUTDOWN_GRACE_SECONDS * 1000,
     progressIntervalMs: e.FFRTMP_PROGRESS_INTERVAL_MS,

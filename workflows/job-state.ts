@@ -32,6 +32,7 @@ export class JobState implements ViewState {
   completedAt: string | null = null;
   error: string | null = null;
   output: JobOutput | null = null;
+  result: EncodeResult | null = null;
   progress = 0;
   /** automatic retries used since the job (or its last manual retry) started */
   autoRetries = 0;
@@ -45,6 +46,9 @@ export class JobState implements ViewState {
   pausedFrom: JobStatus | null = null;
   /** why the last pause or resume could not take effect, for the waiting update */
   controlError: string | null = null;
+
+  /** why the job waits in the queue without a dispatched attempt, if it does */
+  waitReason: string | null = null;
 
   /** bumped on every change the main loop may wait for */
   rev = 0;
@@ -149,6 +153,13 @@ export class JobState implements ViewState {
     this.to(back, reason);
   }
 
+  noteWaiting(reason: string): void {
+    if (this.waitReason === reason) return;
+    this.waitReason = reason;
+    setCurrentDetails(`**${this.status}** — ${reason}`);
+    this.bump();
+  }
+
   failControl(message: string): void {
     this.pauseRequested = false;
     this.resumeRequested = false;
@@ -212,6 +223,7 @@ export class JobState implements ViewState {
   complete(result: EncodeResult): void {
     this.finishAttempt('completed', null, result.log);
     this.output = result.output;
+    this.result = { ...result, log: '' };
     this.progress = 100;
     this.error = null;
     this.to('completed', `encoded ${result.frames} frames in ${result.duration_seconds.toFixed(1)} s`);

@@ -15,15 +15,17 @@ import {
   condition,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
-import type { EncodeActivities, EncodeFailureDetails, NodeControlActivities } from '../domain/activities';
+import type { EncodeActivities, EncodeFailureDetails, NodeControlActivities, OrchestrationActivities } from '../domain/activities';
 import { FAILURE } from '../domain/activities';
 import { backoffMs, type EncodeResult, type JobView, type JobWorkflowInput } from '../domain/job';
 import * as msg from '../domain/messages';
 import { nodeQueue, priorityKey } from '../domain/queues';
-import { directRoute, type Route } from '../domain/routing';
+import { planRoute, type Route } from '../domain/routing';
+import { CODECS } from '../domain/scenarios';
 import type { ControlAction } from '../domain/states';
 import { JobState } from './job-state';
 
@@ -31,7 +33,16 @@ type AttemptOutcome =
   | { kind: 'completed' }
   | { kind: 'canceled' }
   | { kind: 'requeued' }
+  | { kind: 'unclaimed' }
   | { kind: 'failed' | 'timed_out'; retryable: boolean };
+
+/** How often a job that waits for a worker it requires looks again. */
+const ROUTE_RECHECK_MS = 10_000;
+
+const { liveCapabilities } = proxyLocalActivities<OrchestrationActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 3, initialInterval: '500 ms' },
+});
 
 export async function transcodeJob(input: JobWorkflowInput): Promise<JobView> {
   const job = new JobState(input);
@@ -104,16 +115,28 @@ function settledView(job: JobState, action: ControlAction, tookEffect: boolean):
 
 async function runJob(job: JobState): Promise<void> {
   const { policy } = job.input;
+  let fellBack = false;
   for (;;) {
     await holdWhilePausedInQueue(job);
     if (job.cancelRequested) {
       job.to('canceled', job.cancelReason);
       return;
     }
+    const route = await chooseRoute(job, fellBack);
+    if (!route) continue; // paused or canceled while waiting for a worker
 
-    const outcome = await runAttempt(job, directRoute(job.input.spec));
+    const outcome = await runAttempt(job, route);
     if (outcome.kind === 'requeued') continue;
     if (outcome.kind === 'completed' || outcome.kind === 'canceled') return;
+    if (outcome.kind === 'unclaimed') {
+      const secs = Math.round((route.scheduleToStartMs ?? 0) / 1000);
+      if (route.onTimeout === 'fallback-to-cpu') {
+        fellBack = true;
+        continue;
+      }
+      job.fail('failed', `no live worker offers ${route.capability} (waited ${secs} s): start a worker with it, or submit with engine=auto`, undefined);
+      return;
+    }
 
     if (!outcome.retryable) return;
     if (job.autoRetries >= policy.maxRetries) {
@@ -128,6 +151,35 @@ async function runJob(job: JobState): Promise<void> {
       return;
     }
     job.to('queued', `retry ${job.autoRetries} queued`);
+  }
+}
+
+/**
+ * Where the next attempt goes (domain/routing.ts decides from the live capabilities). A job that
+ * requires a capability no live worker has waits, queued, looking again every few seconds;
+ * undefined when a pause or cancel interrupted the wait.
+ */
+async function chooseRoute(job: JobState, fellBack: boolean): Promise<Route | undefined> {
+  const { input } = job;
+  const codec = input.request.parameters.codec;
+  for (;;) {
+    const decision = planRoute({
+      spec: input.spec,
+      engine: input.request.engine,
+      queue: input.request.queue,
+      hardware: input.policy.hardware,
+      explicitEncoder: codec !== undefined && !(CODECS as readonly string[]).includes(codec),
+      live: await liveCapabilities(),
+      gpuWaitMs: input.policy.gpuWaitMs,
+      fellBack,
+    });
+    if (decision.kind === 'route') {
+      job.waitReason = null;
+      return decision.route;
+    }
+    job.noteWaiting(decision.reason);
+    await condition(() => job.cancelRequested || job.pauseRequested, ROUTE_RECHECK_MS);
+    if (job.cancelRequested || job.pauseRequested) return undefined;
   }
 }
 
@@ -152,6 +204,7 @@ async function runAttempt(job: JobState, route: Route): Promise<AttemptOutcome> 
 
   const { encode } = proxyActivities<EncodeActivities>({
     taskQueue: route.taskQueue,
+    ...(route.scheduleToStartMs ? { scheduleToStartTimeout: route.scheduleToStartMs } : {}),
     // pauses can be long; the attempt deadline is a workflow timer that skips paused time
     startToCloseTimeout: '7 days',
     heartbeatTimeout: policy.heartbeatTimeoutMs,
@@ -273,6 +326,10 @@ function classifyFailure(job: JobState, error: unknown, stopping: 'cancel' | 're
   if (stopping === 'deadline') {
     const secs = Math.round(job.input.policy.attemptDeadlineMs / 1000);
     return fail(job, 'timed_out', `attempt ${job.attempt} exceeded its deadline of ${secs} s`, logText, true);
+  }
+  if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.SCHEDULE_TO_START) {
+    job.finishAttempt('unclaimed', `no worker took it from ${job.current?.task_queue} in time`, undefined);
+    return { kind: 'unclaimed' };
   }
   if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.HEARTBEAT) {
     const node = job.current?.node_name ?? 'the worker';

@@ -1,0 +1,79 @@
+/**
+ * A small JSON-over-HTTP(S) client for the worker's link to the master and for the CLI, with
+ * client certificates for mTLS. (node:http/https directly: fetch cannot present a certificate.)
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+
+export interface TlsFiles {
+  cert?: string;
+  key?: string;
+  ca?: string;
+}
+
+export interface HttpResult<T = unknown> {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: T;
+  text: string;
+}
+
+export class HttpClient {
+  private readonly agent: http.Agent | https.Agent;
+
+  constructor(
+    readonly baseUrl: string,
+    private readonly opts: { apiKey?: string; tls?: TlsFiles; timeoutMs?: number } = {},
+  ) {
+    const url = new URL(baseUrl);
+    if (url.protocol === 'https:') {
+      const tls = opts.tls ?? {};
+      this.agent = new https.Agent({
+        keepAlive: true,
+        cert: tls.cert ? readFileSync(tls.cert) : undefined,
+        key: tls.key ? readFileSync(tls.key) : undefined,
+        ca: tls.ca ? readFileSync(tls.ca) : undefined,
+      });
+    } else {
+      this.agent = new http.Agent({ keepAlive: true });
+    }
+  }
+
+  request<T = unknown>(method: string, path: string, body?: unknown): Promise<HttpResult<T>> {
+    const url = new URL(path, this.baseUrl);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (this.opts.apiKey) headers['X-API-Key'] = this.opts.apiKey;
+    if (payload) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
+    const mod = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(url, { method, headers, agent: this.agent, timeout: this.opts.timeoutMs ?? 15_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            /* not JSON: keep the text */
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed as T, text });
+        });
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`request to ${url.origin} timed out`)));
+      req.on('error', reject);
+      if (payload) req.write(payload);
+      req.end();
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
