@@ -14,7 +14,7 @@ import type { EncodeProgress, EncodeResult, EncodeSpec } from '../domain/job';
 import { jobWorkflowId } from '../domain/job';
 import { encodeRunningSignal, encodeStartedSignal } from '../domain/messages';
 import { buildFfmpegArgs, containerFor, displayCommand } from '../encoders/ffmpeg-command';
-import { FfmpegProgressParser, etaSeconds, percentDone, type ProgressSnapshot } from '../encoders/ffmpeg-progress';
+import { FfmpegProgressParser, etaSeconds, parseBenchmarkCpu, percentDone, type ProgressSnapshot } from '../encoders/ffmpeg-progress';
 import type { Logger } from '../lib/logger';
 import { EncoderProcess } from './encoder-process';
 import { ProbeError, probeMedia } from './probe';
@@ -105,6 +105,7 @@ export function createEncodeActivity(deps: EncodeDeps) {
     let lastChangeAt = Date.now();
     let suspendedAtLastChange = 0;
     let firstFrameSent = false;
+    let benchCpu: number | undefined;
 
     const proc = new EncoderProcess({
       command: deps.ffmpegPath,
@@ -123,6 +124,9 @@ export function createEncodeActivity(deps: EncodeDeps) {
             .signal(encodeRunningSignal, { attempt })
             .catch((err: Error) => log.warn({ err: err.message }, 'could not report the first frame'));
         }
+      },
+      onStderrLine: (line) => {
+        benchCpu = parseBenchmarkCpu(line) ?? benchCpu;
       },
     });
     deps.registry.attach(jobId, attempt, proc);
@@ -181,7 +185,7 @@ export function createEncodeActivity(deps: EncodeDeps) {
       }
       const frames = last?.frame ?? 0;
       outcome = 'completed';
-      const energy = await telemetry.end(outcome);
+      const energy = await telemetry.end(outcome, benchCpu);
       log.info({ frames, seconds: activeSeconds, energy }, 'encoder finished');
       return {
         output: {
@@ -193,14 +197,14 @@ export function createEncodeActivity(deps: EncodeDeps) {
         frames,
         duration_seconds: activeSeconds,
         avg_fps: activeSeconds > 0 ? Math.round((frames / activeSeconds) * 10) / 10 : null,
-        cpu_seconds: Math.round(telemetry.cpuSeconds * 100) / 100,
+        cpu_seconds: Math.round((benchCpu ?? telemetry.cpuSeconds) * 100) / 100,
         energy,
       };
     } catch (err) {
       await proc.kill();
       if (spec.output.mode === 'file') await rm(partialPath, { force: true });
       if (err instanceof CancelledFailure) outcome = 'canceled';
-      if (outcome !== 'completed') await telemetry.end(outcome);
+      if (outcome !== 'completed') await telemetry.end(outcome, benchCpu);
       if (err instanceof CancelledFailure) {
         log.info({ reason: err.message }, 'encode canceled; encoder killed and partial output removed');
         if (ctx.cancellationDetails?.workerShutdown) {

@@ -19,8 +19,8 @@ export interface AttemptTelemetry {
   progress(fps: number | null): void;
   /** the encoder's CPU seconds so far (sampled while it runs) */
   readonly cpuSeconds: number;
-  /** closes the attempt: counts it, and returns its energy */
-  end(outcome: AttemptOutcome): Promise<AttemptEnergy | null>;
+  /** closes the attempt: counts it, and returns its energy (finalCpu: the encoder's own total, when it told) */
+  end(outcome: AttemptOutcome, finalCpuSeconds?: number): Promise<AttemptEnergy | null>;
 }
 
 export interface EncodeTelemetry {

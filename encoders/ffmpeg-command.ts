@@ -118,6 +118,8 @@ export function buildFfmpegArgs(spec: EncodeSpec, io: FfmpegIo): string[] {
     '-nostats',
     '-progress', 'pipe:1',
     '-stats_period', '0.5',
+    // prints the encoder's own CPU time at the end (utime/stime over all its threads)
+    '-benchmark',
     ...deviceArgs(info.capability),
     ...input,
     ...output,

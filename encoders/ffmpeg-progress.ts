@@ -67,3 +67,9 @@ export function etaSeconds(outTimeUs: number, expectedDurationSec: number, speed
   const remaining = Math.max(0, expectedDurationSec - outTimeUs / 1e6);
   return Math.round((remaining / speed) * 10) / 10;
 }
+
+/** ffmpeg -benchmark's closing line `bench: utime=1.394s stime=0.229s rtime=1.003s` → CPU seconds. */
+export function parseBenchmarkCpu(line: string): number | undefined {
+  const m = /^bench: utime=([\d.]+)s stime=([\d.]+)s/.exec(line);
+  return m ? Number(m[1]) + Number(m[2]) : undefined;
+}

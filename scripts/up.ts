@@ -4,7 +4,7 @@
  * stopped cleanly (reverse order) on Ctrl-C or SIGTERM. `scripts/up.sh` installs and builds first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startDevServer, type DevServer } from '../lib/dev-server';
 
@@ -25,6 +25,16 @@ function startNode(name: string, script: string, extraEnv: Record<string, string
     env: { ...process.env, ...extraEnv },
   });
   return { name, proc };
+}
+
+async function waitForHealth(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ok = await fetch(url).then((r) => r.status === 200, () => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`the master did not answer ${url} within 60 s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 async function main(): Promise<void> {
@@ -49,19 +59,18 @@ async function main(): Promise<void> {
 
   const common = { TEMPORAL_ADDRESS: server.address, FFRTMP_DATA_DIR: dataDir };
   const children: Child[] = [];
-  const hasMaster = existsSync(path.join(ROOT, 'dist', 'api', 'server.js'));
-  if (hasMaster) {
-    console.log('[up] starting the master API');
-    children.push(
-      startNode('master', 'api/server.js', {
-        ...common,
-        FFRTMP_API_PORT: apiPort,
-        FFRTMP_API_HOST: ip,
-        FFRTMP_MASTER_METRICS_PORT: masterMetricsPort,
-        FFRTMP_EMBEDDED: 'true',
-      }),
-    );
-  }
+  console.log('[up] starting the master API');
+  children.push(
+    startNode('master', 'api/server.js', {
+      ...common,
+      FFRTMP_API_PORT: apiPort,
+      FFRTMP_API_HOST: ip,
+      FFRTMP_MASTER_METRICS_PORT: masterMetricsPort,
+      FFRTMP_MASTER_METRICS_HOST: ip,
+      FFRTMP_EMBEDDED: 'true',
+    }),
+  );
+  await waitForHealth(`http://${ip}:${apiPort}/health`);
   console.log('[up] starting one worker agent');
   children.push(
     startNode('worker', 'workers/agent.js', {
@@ -70,7 +79,9 @@ async function main(): Promise<void> {
       FFRTMP_NODE_ADDRESS: env('FFRTMP_NODE_ADDRESS', `http://127.0.0.1:${workerMetricsPort}`),
       FFRTMP_METRICS_PORT: workerMetricsPort,
       FFRTMP_METRICS_HOST: ip,
-      ...(hasMaster ? { FFRTMP_MASTER_URL: `http://127.0.0.1:${apiPort}` } : {}),
+      FFRTMP_MASTER_URL: `http://${ip}:${apiPort}`,
+      // the master created the embedded default's key here
+      ...(process.env.FFMPEG_RTMP_API_KEY ? {} : { FFRTMP_API_KEY_FILE: path.join(dataDir, 'api-key') }),
     }),
   );
 
@@ -80,8 +91,9 @@ async function main(): Promise<void> {
       'ffrtmp is up:',
       `  Temporal Web UI   ${server.uiUrl}`,
       `  Temporal gRPC     ${server.address}`,
-      hasMaster ? `  master API        http://${ip}:${apiPort}   (GET /health; API key: see above)` : '  master API        (not built yet)',
-      hasMaster ? `  master metrics    http://${ip}:${masterMetricsPort}/metrics` : '',
+      `  master API        http://${ip}:${apiPort}   (API key: ${process.env.FFMPEG_RTMP_API_KEY ? '$FFMPEG_RTMP_API_KEY' : path.join(dataDir, 'api-key')})`,
+      `  master metrics    http://${ip}:${masterMetricsPort}/metrics`,
+      `  CLI               export FFMPEG_RTMP_API_KEY=$(cat ${path.join(dataDir, 'api-key')}); ./bin/ffrtmp jobs submit --scenario 720p30-h264 --duration 10 --wait`,
       `  worker metrics    http://${ip}:${workerMetricsPort}/metrics`,
       `  data folder       ${dataDir}`,
       'Press Ctrl-C to stop everything.',

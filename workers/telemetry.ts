@@ -134,7 +134,8 @@ export class WorkerTelemetry implements EncodeTelemetry {
       get cpuSeconds() {
         return live.cpuSeconds;
       },
-      end: async (outcome: AttemptOutcome) => {
+      end: async (outcome: AttemptOutcome, finalCpuSeconds?: number) => {
+        if (finalCpuSeconds !== undefined) live.cpuSeconds = Math.max(live.cpuSeconds, finalCpuSeconds);
         this.live.delete(key);
         this.finishedCpu += live.cpuSeconds;
         this.fpsGauge.remove({ job_id: jobId });

@@ -6,7 +6,7 @@ const base: EncodeSpec = {
   width: 1280, height: 720, fps: 30, durationSec: 20, codec: 'h264', encoder: 'libx264', engine: 'ffmpeg',
   bitrateKbps: 3000, preset: 'veryfast', audio: true, input: { kind: 'synthetic' }, output: { mode: 'file' },
 };
-const HEAD = ['-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1', '-stats_period', '0.5'];
+const HEAD = ['-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1', '-stats_period', '0.5', '-benchmark'];
 
 describe('ffmpeg command builder', () => {
   it('synthetic 720p30 x264 veryfast to mp4: the exact argument array', () => {
@@ -51,7 +51,7 @@ describe('ffmpeg command builder', () => {
     assert.deepEqual(video({ encoder: 'libsvtav1', codec: 'av1', preset: '10' }).slice(0, 4), ['-c:v', 'libsvtav1', '-preset', '10']);
     assert.deepEqual(video({ encoder: 'h264_nvenc', preset: 'p4' }).slice(0, 4), ['-c:v', 'h264_nvenc', '-preset', 'p4']);
     const vaapi = buildFfmpegArgs({ ...base, encoder: 'h264_vaapi', preset: 'default' }, { output: '/o', format: 'mp4' });
-    assert.deepEqual(vaapi.slice(7, 9), ['-vaapi_device', '/dev/dri/renderD128']);
+    assert.deepEqual(vaapi.slice(8, 10), ['-vaapi_device', '/dev/dri/renderD128']);
     assert.ok(vaapi.join(' ').includes('-vf format=nv12,hwupload -c:v h264_vaapi'));
   });
 

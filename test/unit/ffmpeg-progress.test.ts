@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FfmpegProgressParser, etaSeconds, percentDone } from '../../encoders/ffmpeg-progress';
+import { FfmpegProgressParser, etaSeconds, parseBenchmarkCpu, percentDone } from '../../encoders/ffmpeg-progress';
 
 // recorded from `ffmpeg -nostats -progress pipe:1 -stats_period 0.5` (ffmpeg 5.1)
 const RECORDED = `frame=1
@@ -75,5 +75,10 @@ describe('ffmpeg -progress parser', () => {
     assert.equal(etaSeconds(1_000_000, 11, 2), 5);
     assert.equal(etaSeconds(1_000_000, 11, null), null);
     assert.equal(etaSeconds(1_000_000, 11, 0), null);
+  });
+
+  it('reads the encoder CPU time from -benchmark', () => {
+    assert.equal(parseBenchmarkCpu('bench: utime=1.394s stime=0.229s rtime=1.003s'), 1.623);
+    assert.equal(parseBenchmarkCpu('bench: maxrss=262032kB'), undefined);
   });
 });
