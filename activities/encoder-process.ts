@@ -4,8 +4,9 @@
  * parent-death signal (setpriv --pdeathsig), so it dies with its worker even after a SIGKILL.
  * Arguments are always an array: no shell ever sees a user's string.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { spawnBound } from '../lib/bound-child';
 import { LineTail } from './line-tail';
 
 export interface EncoderExit {
@@ -24,23 +25,6 @@ export interface SpawnOptions {
   stderrTailLines?: number;
 }
 
-let pdeathsigWrapper: string | null | undefined;
-/** `setpriv` from util-linux when it supports --pdeathsig; probed once per process. */
-function findPdeathsigWrapper(): string | null {
-  if (pdeathsigWrapper !== undefined) return pdeathsigWrapper;
-  for (const candidate of ['/usr/bin/setpriv', '/bin/setpriv']) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      pdeathsigWrapper = candidate;
-      return candidate;
-    } catch {
-      /* try the next */
-    }
-  }
-  pdeathsigWrapper = null;
-  return null;
-}
-
 const CLK_TCK = 100; // Linux USER_HZ; /proc/<pid>/stat times are in these ticks
 
 export class EncoderProcess {
@@ -52,12 +36,8 @@ export class EncoderProcess {
   private exitInfo: EncoderExit | null = null;
 
   constructor(readonly opts: SpawnOptions) {
-    const wrapper = findPdeathsigWrapper();
-    const [cmd, args] = wrapper
-      ? [wrapper, ['--pdeathsig', 'KILL', '--', opts.command, ...opts.args]]
-      : [opts.command, [...opts.args]];
     this.stderr = new LineTail(opts.stderrTailLines ?? 200);
-    this.child = spawn(cmd, args, {
+    this.child = spawnBound(opts.command, opts.args, {
       cwd: opts.cwd,
       detached: true, // own process group: signals reach the whole encoder
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,12 +3,13 @@
  * attributes and the dynamic config ffrtmp relies on (9 priority levels; one partition per task
  * queue so priority and FIFO order hold exactly). Used by the start command and the test suite.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { PRIORITY_LEVELS } from '../domain/queues';
+import { spawnBound } from './bound-child';
 import { searchAttributeDefinitions } from '../domain/search-attributes';
 
 export interface DevServerOptions {
@@ -72,7 +73,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const headless = opts.headless ?? false;
   const args = devServerArgs({ dataDir: opts.dataDir, port, uiPort, headless, ip, namespace: opts.namespace ?? 'default' });
   const logFd = openSync(opts.logFile ?? path.join(opts.dataDir, 'temporal.log'), 'a');
-  const child = spawn(opts.temporalCli, args, { stdio: ['ignore', logFd, logFd] });
+  // bound to this process: a killed start command or test run never leaves a Temporal behind
+  const child = spawnBound(opts.temporalCli, args, { stdio: ['ignore', logFd, logFd] }, 'TERM');
   let exited = false;
   child.once('exit', () => (exited = true));
 

@@ -3,9 +3,10 @@
  * registered), the master API and one local worker agent — started in that order, printed, and
  * stopped cleanly (reverse order) on Ctrl-C or SIGTERM. `scripts/up.sh` installs and builds first.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { spawnBound } from '../lib/bound-child';
 import { startDevServer, type DevServer } from '../lib/dev-server';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -20,7 +21,7 @@ function env(name: string, fallback: string): string {
 }
 
 function startNode(name: string, script: string, extraEnv: Record<string, string>): Child {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'dist', script)], {
+  const proc = spawnBound(process.execPath, [path.join(ROOT, 'dist', script)], {
     stdio: 'inherit',
     env: { ...process.env, ...extraEnv },
   });

@@ -15,6 +15,8 @@ export async function nodeEntity(input: NodeEntityInput): Promise<void> {
   let node: NodeView | undefined = input.state;
   let rev = 0;
   let updates = 0;
+  /** a heartbeat arrived since the drain was asked for, so the load figures are the worker's answer */
+  let drainHeard = false;
 
   const setStatus = (status: NodeStatus) => {
     if (!node) return;
@@ -23,7 +25,7 @@ export async function nodeEntity(input: NodeEntityInput): Promise<void> {
   };
   const liveStatus = (): NodeStatus => {
     if (!node) return 'offline';
-    if (node.drain_requested) return (node.load?.running_jobs ?? 0) > 0 ? 'draining' : 'drained';
+    if (node.drain_requested) return drainHeard && (node.load?.running_jobs ?? 0) === 0 ? 'drained' : 'draining';
     return (node.load?.running_jobs ?? 0) > 0 ? 'busy' : 'online';
   };
 
@@ -63,6 +65,7 @@ export async function nodeEntity(input: NodeEntityInput): Promise<void> {
       memory_bytes: load.memory_bytes ?? null,
       power_watts: load.power_watts ?? null,
     };
+    if (node.drain_requested) drainHeard = true;
     setStatus(liveStatus());
     return { action: node.drain_requested ? 'drain' : 'continue', status: node.status };
   }, { validator: (_load: NodeLoad) => requireRegistered() });
@@ -71,6 +74,7 @@ export async function nodeEntity(input: NodeEntityInput): Promise<void> {
     updates++;
     rev++;
     node!.drain_requested = true;
+    drainHeard = false;
     setStatus(node!.status === 'offline' ? 'offline' : liveStatus());
     return node!;
   }, { validator: () => requireRegistered() });
@@ -85,7 +89,7 @@ export async function nodeEntity(input: NodeEntityInput): Promise<void> {
     const seen = rev;
     const heard = await condition(() => rev !== seen, offlineAfter);
     if (!heard && node && node.status !== 'offline') {
-      if (node.drain_requested) break; // drained and gone: remove the node
+      if (node.drain_requested) break; // asked to go, and silent: remove the node
       setStatus('offline');
     }
     if (updates >= UPDATES_PER_RUN || workflowInfo().continueAsNewSuggested) {

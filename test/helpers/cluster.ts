@@ -3,7 +3,8 @@
  * in a temp folder), worker agents as real child processes (so SIGKILL is real), and a JobService
  * talking to Temporal like the master does.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnBound } from '../../lib/bound-child';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -41,6 +42,16 @@ export async function cluster(): Promise<Shared> {
   const client = await connectClient({ address: server.address, namespace: 'default' });
   shared = { root, server, client };
   return shared;
+}
+
+/** Stops the dev server and starts it again on the same port and SQLite file (a Temporal outage). */
+export async function restartTemporal(whileDown?: () => Promise<void>): Promise<void> {
+  const c = await cluster();
+  const [, port] = c.server.address.split(':');
+  const uiPort = c.server.uiUrl ? Number(new URL(c.server.uiUrl).port) : undefined;
+  await c.server.stop();
+  await whileDown?.();
+  c.server = await startDevServer({ temporalCli: temporalCliPath(), dataDir: path.join(c.root, 'temporal'), port: Number(port), uiPort, headless: false });
 }
 
 export async function stopCluster(): Promise<void> {
@@ -132,7 +143,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerAgent
   const address = `http://127.0.0.1:${metricsPort}`;
   const dataDir = path.join(root, 'data');
   await mkdir(path.join(root, 'media'), { recursive: true });
-  const child = spawn(process.execPath, [path.join(DIST, 'workers', 'agent.js')], {
+  const child = spawnBound(process.execPath, [path.join(DIST, 'workers', 'agent.js')], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,

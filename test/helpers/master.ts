@@ -2,7 +2,8 @@
  * Masters for tests: in-process (real express on loopback, real Temporal) with every answer
  * recorded for the OpenAPI coverage check, or as a child process (so it can be killed).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnBound } from '../../lib/bound-child';
 import path from 'node:path';
 import { loadMasterConfig } from '../../api/config';
 import { startMaster, type RunningMaster } from '../../api/server';
@@ -129,7 +130,7 @@ export class MasterProcess {
 /** A master as its own process: env as given (FFRTMP_RUN_WORKFLOWS defaults to true here). */
 export async function spawnMaster(extra: Record<string, string> = {}, opts: { waitReady?: boolean } = {}): Promise<MasterProcess> {
   const env = await masterEnv({ FFRTMP_RUN_WORKFLOWS: 'true', LOG_FORMAT: 'json', ...extra });
-  const proc = spawn(process.execPath, [path.join(DIST, 'api', 'server.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawnBound(process.execPath, [path.join(DIST, 'api', 'server.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const m = new MasterProcess(proc, `http://127.0.0.1:${env.FFRTMP_API_PORT}`);
   if (opts.waitReady !== false) {
     await waitFor('master to answer /health', async () => {
