@@ -1,35 +1,40 @@
 /**
- * The encode activity: runs one attempt of a job on this worker. It builds the command (never a
- * shell), runs the encoder as its own process group, turns the progress stream into heartbeat
- * details (progress, fps, speed, ETA — no history event per tick), detects stalls (paused time
- * excluded), obeys cancellation within one heartbeat interval, and keeps a bounded log.
+ * The encode activity: runs one attempt of a job on this worker. It probes the input, builds the
+ * command for the job's engine (FFmpeg or GStreamer; never a shell), runs the encoder as its own
+ * process group, turns its progress output into heartbeat details (progress, fps, speed, ETA — no
+ * history event per tick), detects stalls (paused time excluded), obeys cancellation within one
+ * heartbeat interval, verifies the output as the job's confidence asks, and keeps a bounded log.
  */
+import { execFile } from 'node:child_process';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import type { EncodeRequest, EncodeFailureDetails } from '../domain/activities';
+import type { EncodeFailureDetails, EncodeRequest } from '../domain/activities';
 import { FAILURE } from '../domain/activities';
 import { SOFTWARE_ENCODER, equivalentSoftwarePreset, findEncoder } from '../domain/encoders';
 import type { EncodeProgress, EncodeResult, EncodeSpec } from '../domain/job';
 import { jobWorkflowId } from '../domain/job';
 import { encodeRunningSignal, encodeStartedSignal } from '../domain/messages';
-import { buildFfmpegArgs, containerFor, displayCommand } from '../encoders/ffmpeg-command';
-import { FfmpegProgressParser, etaSeconds, parseBenchmarkCpu, percentDone, type ProgressSnapshot } from '../encoders/ffmpeg-progress';
+import { containerFor, encoderCommand } from '../encoders';
+import { displayCommand } from '../encoders/ffmpeg-command';
+import { etaSeconds, parseBenchmarkCpu, percentDone, type ProgressSnapshot } from '../encoders/ffmpeg-progress';
 import type { Logger } from '../lib/logger';
 import { EncoderProcess } from './encoder-process';
-import { ProbeError, probeMedia } from './probe';
 import type { EncoderRegistry } from './encoder-registry';
+import { ProbeError, probeMedia } from './probe';
 import { NO_TELEMETRY, type AttemptOutcome, type EncodeTelemetry } from './telemetry';
+import { verifyOutput } from './verify';
 
 export interface EncodeDeps {
   node: { id: string; name: string };
   /** files go to <outputRoot>/<job id>/ */
   outputRoot: string;
   registry: EncoderRegistry;
-  /** encoders this worker really has (ffmpeg -encoders, confirmed by a test encode) */
+  /** encoders this worker really has (ffmpeg -encoders / gst elements, confirmed by a test encode) */
   availableEncoders: ReadonlySet<string>;
   ffmpegPath: string;
   ffprobePath: string;
+  gstLaunchPath?: string;
   logger: Logger;
   /** how often progress is heartbeated (the cancel latency is at most about this) */
   heartbeatIntervalMs?: number;
@@ -45,51 +50,71 @@ function standIn(spec: EncodeSpec): EncodeSpec {
   return { ...spec, encoder: to.name, preset: equivalentSoftwarePreset(from, spec.preset, to) };
 }
 
+const failure = (type: string, message: string, log?: string, nonRetryable = false) =>
+  ApplicationFailure.create({ type, message, nonRetryable, details: log === undefined ? [] : [{ log } satisfies EncodeFailureDetails] });
+
 export function createEncodeActivity(deps: EncodeDeps) {
+  const gstLaunch = deps.gstLaunchPath ?? 'gst-launch-1.0';
+
   return async function encode(req: EncodeRequest): Promise<EncodeResult> {
     const ctx = Context.current();
     const { jobId, attempt } = req;
     const simulated = deps.simulatedEncoders?.has(req.spec.encoder) ?? false;
-    const spec = simulated ? standIn(req.spec) : req.spec;
+    let spec = simulated ? standIn(req.spec) : req.spec;
     const log = deps.logger.child({ job_id: jobId, attempt, node: deps.node.id });
 
     if (!simulated && !deps.availableEncoders.has(spec.encoder)) {
-      throw ApplicationFailure.create({
-        type: FAILURE.invalidJob,
-        nonRetryable: true,
-        message: `encoder ${spec.encoder} is not available on ${deps.node.name} (its ffmpeg build or hardware lacks it)`,
-      });
+      throw failure(FAILURE.invalidJob, `encoder ${spec.encoder} is not available on ${deps.node.name} (its ${spec.engine} build or hardware lacks it)`, undefined, true);
     }
 
+    // the input, probed first: unreadable or non-media input fails the job at once
     const input = spec.input.kind === 'file' ? spec.input.path : spec.input.kind === 'url' ? spec.input.url : undefined;
-    // the length we expect out: the request's, or less when the input is shorter
     let expectedSec = spec.durationSec;
+    let inputSec: number | null = null;
     if (input !== undefined) {
       try {
         const probe = await probeMedia(deps.ffprobePath, input, { timeoutMs: 20_000, signal: ctx.cancellationSignal });
-        if (probe.duration !== null) expectedSec = Math.min(expectedSec, probe.duration);
+        inputSec = probe.duration;
+        if (inputSec !== null) expectedSec = Math.min(expectedSec, inputSec);
+        // an input without sound gets an output without sound
+        if (!probe.audio) spec = { ...spec, audio: false };
+        spec = { ...spec, durationSec: expectedSec };
       } catch (err) {
         if (!(err instanceof ProbeError)) throw err;
-        throw ApplicationFailure.create({ type: FAILURE.invalidJob, nonRetryable: true, message: `input is not readable media: ${err.message}` });
+        throw failure(FAILURE.invalidJob, `input is not readable media: ${err.message}`, undefined, true);
       }
     }
 
-    const { format, extension } = containerFor(spec);
+    const { extension } = containerFor(spec);
     const jobDir = path.join(deps.outputRoot, jobId);
+    let encoderInput = input;
     const finalPath = path.join(jobDir, `output.${extension}`);
     const partialPath = `${finalPath}.partial`;
-    const outputTarget = spec.output.mode === 'rtmp' ? spec.output.url : partialPath;
-    const args = buildFfmpegArgs(spec, { input, output: outputTarget, format });
-    if (spec.output.mode === 'file') await mkdir(jobDir, { recursive: true });
+    const toFile = spec.output.mode === 'file';
+    let command;
+    try {
+      command = encoderCommand(spec, { input, output: spec.output.mode === 'rtmp' ? spec.output.url : partialPath });
+    } catch (err) {
+      throw failure(FAILURE.invalidJob, (err as Error).message, undefined, true);
+    }
+    await mkdir(jobDir, { recursive: true });
+    if (input !== undefined && spec.engine === 'gstreamer' && inputSec !== null && expectedSec < inputSec - 0.05) {
+      // gst-launch cannot stop a demuxed input at a duration: cut it first (stream copy, no re-encode)
+      encoderInput = path.join(jobDir, 'input-trimmed.mkv');
+      await trimInput(deps.ffmpegPath, input, expectedSec, encoderInput, ctx.cancellationSignal);
+      command = encoderCommand(spec, { input: encoderInput, output: spec.output.mode === 'rtmp' ? spec.output.url : partialPath });
+    }
+    const program = command.program === 'ffmpeg' ? deps.ffmpegPath : gstLaunch;
+    const shown = displayCommand(command.program, command.args);
 
     const startedAt = new Date();
     const header = [
       '=== Command Execution ===',
-      `Command: ${displayCommand('ffmpeg', args)}`,
+      `Command: ${shown}`,
       `Node: ${deps.node.name} (${deps.node.id})`,
       `Attempt: ${attempt}`,
-      ...(simulated ? [`SIMULATED: this node declares ${findEncoder(req.spec.encoder)?.capability} by configuration; ${spec.encoder} stands in for ${req.spec.encoder}`] : []),
       `Started: ${startedAt.toISOString()}`,
+      ...(simulated ? [`SIMULATED: this node declares ${findEncoder(req.spec.encoder)?.capability} by configuration; ${spec.encoder} stands in for ${req.spec.encoder}`] : []),
       '',
       '=== STDERR ===',
     ].join('\n');
@@ -100,7 +125,6 @@ export function createEncodeActivity(deps: EncodeDeps) {
       .signal(encodeStartedSignal, { attempt, nodeId: deps.node.id, nodeName: deps.node.name })
       .catch((err: Error) => log.warn({ err: err.message }, 'could not report assignment'));
 
-    const parser = new FfmpegProgressParser();
     let last: ProgressSnapshot | undefined;
     let lastChangeAt = Date.now();
     let suspendedAtLastChange = 0;
@@ -108,10 +132,10 @@ export function createEncodeActivity(deps: EncodeDeps) {
     let benchCpu: number | undefined;
 
     const proc = new EncoderProcess({
-      command: deps.ffmpegPath,
-      args,
+      command: program,
+      args: command.args,
       onStdoutLine: (line) => {
-        const snap = parser.feed(line);
+        const snap = command.progress(line);
         if (!snap) return;
         if (!last || snap.outTimeUs !== last.outTimeUs || snap.frame !== last.frame) {
           lastChangeAt = Date.now();
@@ -132,9 +156,8 @@ export function createEncodeActivity(deps: EncodeDeps) {
     deps.registry.attach(jobId, attempt, proc);
     const telemetry = (deps.telemetry ?? NO_TELEMETRY).begin(jobId, attempt, spec, proc, { finePower: req.confidence === 'high' });
     let outcome: AttemptOutcome = 'failed';
-    log.info({ pid: proc.pid, encoder: spec.encoder }, 'encoder started');
+    log.info({ pid: proc.pid, encoder: spec.encoder, engine: spec.engine }, 'encoder started');
 
-    const command = displayCommand('ffmpeg', args);
     const details = (): EncodeProgress & { stderr_tail: string[]; command: string } => ({
       progress: percentDone(last?.outTimeUs ?? 0, expectedSec, last?.ended ?? false),
       fps: last?.fps ?? null,
@@ -145,7 +168,7 @@ export function createEncodeActivity(deps: EncodeDeps) {
       started: firstFrameSent,
       suspended: proc.suspended,
       stderr_tail: proc.stderr.last(8),
-      command,
+      command: shown,
     });
 
     let stalled = false;
@@ -161,8 +184,6 @@ export function createEncodeActivity(deps: EncodeDeps) {
     ctx.heartbeat(details());
 
     const logText = (result: string) => `${header}\n${proc.stderr.toString()}\n\n=== Result ===\n${result}`;
-    const failure = (type: string, message: string, nonRetryable = false, result = message) =>
-      ApplicationFailure.create({ type, message, nonRetryable, details: [{ log: logText(result) } satisfies EncodeFailureDetails] });
 
     try {
       const exit = await Promise.race([proc.exited, ctx.cancelled]);
@@ -170,51 +191,84 @@ export function createEncodeActivity(deps: EncodeDeps) {
       telemetry.progress(last?.fps ?? null);
       if (stalled) {
         outcome = 'timed_out';
-        const secs = Math.round(req.stallTimeoutMs / 1000);
-        throw failure(FAILURE.stalled, `encoder stalled: no progress for ${secs} s (killed)`);
+        const msg = `encoder stalled: no progress for ${Math.round(req.stallTimeoutMs / 1000)} s (killed)`;
+        throw failure(FAILURE.stalled, msg, logText(msg));
       }
       if (exit.code !== 0) {
         const lastLine = proc.stderr.last(1)[0] ?? '';
         const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-        throw failure(FAILURE.encoderFailed, `ffmpeg ${how}${lastLine ? `: ${lastLine}` : ''}`);
+        const msg = `${command.program} ${how}${lastLine ? `: ${lastLine}` : ''}`;
+        throw failure(FAILURE.encoderFailed, msg, logText(msg));
       }
-      let sizeBytes: number | null = null;
-      if (spec.output.mode === 'file') {
-        await rename(partialPath, finalPath);
-        sizeBytes = (await stat(finalPath)).size;
+      // gst-launch reports no frame count: the position at the end gives it
+      const frames = command.program === 'ffmpeg' ? (last?.frame ?? 0) : Math.round(expectedSec * spec.fps);
+      if (toFile) await rename(partialPath, finalPath);
+
+      const verification = await verifyOutput({
+        confidence: req.confidence,
+        spec,
+        expectedSec,
+        outputPath: toFile ? finalPath : null,
+        input,
+        framesReported: frames,
+        ffmpegPath: deps.ffmpegPath,
+        ffprobePath: deps.ffprobePath,
+        gstLaunchPath: gstLaunch,
+        signal: ctx.cancellationSignal,
+      });
+      const summary = verification.checks.map((c) => `${c.ok ? 'ok' : 'FAILED'} ${c.name}: expected ${c.expected}, got ${c.actual}`).join('\n');
+      if (!verification.passed) {
+        const bad = verification.checks.filter((c) => !c.ok).map((c) => `${c.name} ${c.actual} (expected ${c.expected})`);
+        const msg = `verification (${verification.level}) failed: ${bad.join('; ')}`;
+        if (toFile) await rm(finalPath, { force: true });
+        throw failure(FAILURE.verificationFailed, msg, logText(`${msg}\n${summary}`));
       }
-      const frames = last?.frame ?? 0;
+
       outcome = 'completed';
       const energy = await telemetry.end(outcome, benchCpu);
-      log.info({ frames, seconds: activeSeconds, energy }, 'encoder finished');
+      log.info({ frames, seconds: activeSeconds, energy, verification: verification.level }, 'encoder finished');
       return {
         output: {
-          path: spec.output.mode === 'file' ? finalPath : null,
+          path: toFile ? finalPath : null,
           url: spec.output.mode === 'rtmp' ? spec.output.url : null,
-          size_bytes: sizeBytes,
+          size_bytes: toFile ? (await stat(finalPath)).size : null,
         },
-        log: logText(`exit code 0; ${frames} frames in ${activeSeconds.toFixed(2)} s`),
+        log: logText(`exit code 0; ${frames} frames in ${activeSeconds.toFixed(2)} s\n=== Verification (${verification.level}) ===\n${summary}`),
         frames,
         duration_seconds: activeSeconds,
         avg_fps: activeSeconds > 0 ? Math.round((frames / activeSeconds) * 10) / 10 : null,
         cpu_seconds: Math.round((benchCpu ?? telemetry.cpuSeconds) * 100) / 100,
         energy,
+        verification,
       };
     } catch (err) {
       await proc.kill();
-      if (spec.output.mode === 'file') await rm(partialPath, { force: true });
+      if (toFile) await rm(partialPath, { force: true });
       if (err instanceof CancelledFailure) outcome = 'canceled';
       if (outcome !== 'completed') await telemetry.end(outcome, benchCpu);
       if (err instanceof CancelledFailure) {
         log.info({ reason: err.message }, 'encode canceled; encoder killed and partial output removed');
         if (ctx.cancellationDetails?.workerShutdown) {
-          throw failure(FAILURE.workerShutdown, `${deps.node.name} is shutting down`, false, 'killed: worker shutdown');
+          throw failure(FAILURE.workerShutdown, `${deps.node.name} is shutting down`, logText('killed: worker shutdown'));
         }
       }
       throw err;
     } finally {
       clearInterval(tick);
       deps.registry.close(jobId, attempt);
+      if (encoderInput !== input && encoderInput) await rm(encoderInput, { force: true });
     }
   };
+}
+
+/** The first `seconds` of an input, stream-copied into Matroska (no re-encode, exact to a packet). */
+function trimInput(ffmpeg: string, input: string, seconds: number, out: string, signal: AbortSignal): Promise<void> {
+  const remote = /^https?:\/\//.test(input);
+  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-protocol_whitelist', remote ? 'http,https,tcp,tls' : 'file', '-i', input, '-t', String(seconds), '-map', '0', '-c', 'copy', '-f', 'matroska', '-y', out];
+  return new Promise((resolve, reject) => {
+    execFile(ffmpeg, args, { timeout: 300_000, signal }, (err, _o, stderr) => {
+      if (err) reject(failure(FAILURE.encoderFailed, `could not cut the input to ${seconds} s: ${String(stderr).trim().split('\n').pop() ?? err.message}`));
+      else resolve();
+    });
+  });
 }

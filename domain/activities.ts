@@ -24,6 +24,8 @@ export const FAILURE = {
   stalled: 'EncoderStalled',
   /** the encoder exited with an error: retryable */
   encoderFailed: 'EncoderFailed',
+  /** the output did not pass the checks its confidence asks for: retryable */
+  verificationFailed: 'VerificationFailed',
   /** the request cannot work anywhere (unknown encoder, unreadable input): not retryable */
   invalidJob: 'InvalidJob',
   /** the worker is shutting down: retry elsewhere */

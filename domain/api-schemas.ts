@@ -72,6 +72,18 @@ export const jobViewSchema = z.object({
   estimated_cpu_joules: z.number().nullable(),
   avg_fps: z.number().nullable(),
   cpu_seconds: z.number().nullable(),
+  verification: z
+    .object({
+      level: z.enum(['low', 'medium', 'high']),
+      passed: z.boolean(),
+      checks: z.array(z.object({ name: z.string(), expected: z.string(), actual: z.string(), ok: z.boolean() })),
+      psnr_db: z.number().nullable(),
+      ssim: z.number().nullable(),
+    })
+    .nullable()
+    .describe('what was verified before the job was called completed (depends on confidence)'),
+  psnr_db: z.number().nullable(),
+  ssim: z.number().nullable(),
 });
 
 export const jobSummarySchema = z.object({

@@ -168,6 +168,25 @@ export interface JobEnergyFigures {
   estimated_cpu_joules: number | null;
 }
 
+export interface VerificationCheck {
+  name: string;
+  expected: string;
+  actual: string;
+  ok: boolean;
+}
+
+/** What was checked before the job was called completed (see activities/verify.ts). */
+export interface Verification {
+  level: 'low' | 'medium' | 'high';
+  passed: boolean;
+  checks: VerificationCheck[];
+  psnr_db: number | null;
+  ssim: number | null;
+}
+
+/** Quality a high-confidence job must reach against its source. */
+export const QUALITY_THRESHOLDS = { minPsnrDb: 25, minSsim: 0.8 } as const;
+
 export interface EncodeResult {
   output: JobOutput;
   log: string;
@@ -176,6 +195,7 @@ export interface EncodeResult {
   avg_fps: number | null;
   cpu_seconds: number | null;
   energy: JobEnergyFigures | null;
+  verification: Verification | null;
 }
 
 export interface JobView {
@@ -217,6 +237,9 @@ export interface JobView {
   /** the completed attempt's encode figures */
   avg_fps: number | null;
   cpu_seconds: number | null;
+  verification: Verification | null;
+  psnr_db: number | null;
+  ssim: number | null;
 }
 
 /** The workflow's input: what the API resolved, plus what earlier runs of the same job left. */

@@ -68,6 +68,9 @@ export function buildJobView(input: JobWorkflowInput, s: ViewState): JobView {
     estimated_cpu_joules: s.result?.energy?.estimated_cpu_joules ?? null,
     avg_fps: s.result?.avg_fps ?? null,
     cpu_seconds: s.result?.cpu_seconds ?? null,
+    verification: s.result?.verification ?? null,
+    psnr_db: s.result?.verification?.psnr_db ?? null,
+    ssim: s.result?.verification?.ssim ?? null,
   };
 }
 

@@ -92,6 +92,7 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
     simulatedEncoders: new Set(simulatedEncoders(config.simulate.filter((c) => !hardware.capabilities.includes(c)))),
     ffmpegPath: config.ffmpegPath,
     ffprobePath: config.ffprobePath,
+    gstLaunchPath: config.gstLaunchPath,
     logger,
     heartbeatIntervalMs: config.progressIntervalMs,
     telemetry,
