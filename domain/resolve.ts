@@ -60,6 +60,20 @@ export const DEFAULT_RESOLVE_CONTEXT: ResolveContext = {
 
 const FORBIDDEN_SCHEMES = /^[a-z][a-z0-9+.-]*:/i;
 
+/**
+ * Characters a path or URL may contain: letters, digits, and . _ - / : % @ + = , ~ and space.
+ * Shell and pipeline metacharacters (; | & $ ` < > ( ) { } [ ] * ? ! ' " \\ #) never pass, though
+ * no shell ever runs: the value also reaches gst-launch's own syntax and people's terminals.
+ */
+const SAFE_CHARS = /^[A-Za-z0-9_./:%@+=,~ -]+$/;
+
+function requireSafeChars(value: string, field: string): void {
+  if (!SAFE_CHARS.test(value)) {
+    const bad = [...new Set(value.replace(/[A-Za-z0-9_./:%@+=,~ -]/g, ''))].join(' ');
+    throw new JobValidationError(field, `contains characters that are not allowed: ${bad}`);
+  }
+}
+
 /** A file input: absolute or relative to the media root, normalised, and inside it. */
 export function confineToRoot(root: string, requested: string, field: string): string {
   if (requested.includes('\0')) throw new JobValidationError(field, 'must not contain NUL');
@@ -76,6 +90,7 @@ export function confineToRoot(root: string, requested: string, field: string): s
 
 function resolveInput(raw: string | undefined, ctx: ResolveContext): InputSpec {
   if (raw === undefined) return { kind: 'synthetic' };
+  requireSafeChars(raw, 'parameters.input');
   if (/^https?:\/\//i.test(raw)) {
     if (!ctx.allowUrlInputs) throw new JobValidationError('parameters.input', 'URL inputs are disabled on this master (FFRTMP_ALLOW_URL_INPUTS)');
     let url: URL;
@@ -97,6 +112,7 @@ function resolveOutput(req: JobRequest): OutputSpec {
     return { mode: 'file' };
   }
   if (url === undefined) throw new JobValidationError('parameters.rtmp_url', 'is required with output_mode=rtmp');
+  requireSafeChars(url, 'parameters.rtmp_url');
   let parsed: URL;
   try {
     parsed = new URL(url);
