@@ -3,39 +3,15 @@
  * registered), the master API and one local worker agent — started in that order, printed, and
  * stopped cleanly (reverse order) on Ctrl-C or SIGTERM. `scripts/up.sh` installs and builds first.
  */
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { spawnBound } from '../lib/bound-child';
 import { startDevServer, type DevServer } from '../lib/dev-server';
+import { launchNode, waitForHttp, type NodeProcess } from '../lib/launch';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-interface Child {
-  name: string;
-  proc: ChildProcess;
-}
-
 function env(name: string, fallback: string): string {
   return process.env[name] ?? fallback;
-}
-
-function startNode(name: string, script: string, extraEnv: Record<string, string>): Child {
-  const proc = spawnBound(process.execPath, [path.join(ROOT, 'dist', script)], {
-    stdio: 'inherit',
-    env: { ...process.env, ...extraEnv },
-  });
-  return { name, proc };
-}
-
-async function waitForHealth(url: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ok = await fetch(url).then((r) => r.status === 200, () => false);
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`the master did not answer ${url} within 60 s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 async function main(): Promise<void> {
@@ -59,22 +35,22 @@ async function main(): Promise<void> {
   });
 
   const common = { TEMPORAL_ADDRESS: server.address, FFRTMP_DATA_DIR: dataDir };
-  const children: Child[] = [];
+  const children: NodeProcess[] = [];
   console.log('[up] starting the master API');
   children.push(
-    startNode('master', 'api/server.js', {
+    launchNode('master', 'api/server.js', {
       ...common,
       FFRTMP_API_PORT: apiPort,
       FFRTMP_API_HOST: ip,
       FFRTMP_MASTER_METRICS_PORT: masterMetricsPort,
       FFRTMP_MASTER_METRICS_HOST: ip,
       FFRTMP_EMBEDDED: 'true',
-    }),
+    }, { inherit: true }),
   );
-  await waitForHealth(`http://${ip}:${apiPort}/health`);
+  await waitForHttp(`http://${ip}:${apiPort}/health`, 60_000, () => children[0]!.alive);
   console.log('[up] starting one worker agent');
   children.push(
-    startNode('worker', 'workers/agent.js', {
+    launchNode('worker', 'workers/agent.js', {
       ...common,
       FFRTMP_NODE_NAME: env('FFRTMP_NODE_NAME', 'local-worker'),
       FFRTMP_NODE_ADDRESS: env('FFRTMP_NODE_ADDRESS', `http://127.0.0.1:${workerMetricsPort}`),
@@ -83,7 +59,7 @@ async function main(): Promise<void> {
       FFRTMP_MASTER_URL: `http://${ip}:${apiPort}`,
       // the master created the embedded default's key here
       ...(process.env.FFMPEG_RTMP_API_KEY ? {} : { FFRTMP_API_KEY_FILE: path.join(dataDir, 'api-key') }),
-    }),
+    }, { inherit: true }),
   );
 
   console.log(
@@ -110,12 +86,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log('\n[up] stopping: worker, master, then Temporal');
     for (const c of [...children].reverse()) {
-      if (c.proc.exitCode !== null) continue;
-      const gone = new Promise((r) => c.proc.once('exit', r));
-      c.proc.kill('SIGTERM');
-      const t = setTimeout(() => c.proc.kill('SIGKILL'), 40_000);
-      await gone;
-      clearTimeout(t);
+      await c.stop(40_000);
       console.log(`[up] ${c.name} stopped`);
     }
     await server.stop();
@@ -125,9 +96,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
   for (const c of children) {
-    c.proc.once('exit', (code, signal) => {
+    void c.exited.then((code) => {
       if (stopping) return;
-      console.error(`[up] ${c.name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the rest`);
+      console.error(`[up] ${c.name} exited unexpectedly (code ${code}); stopping the rest`);
       void stopAll(1);
     });
   }

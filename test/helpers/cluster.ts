@@ -3,8 +3,6 @@
  * in a temp folder), worker agents as real child processes (so SIGKILL is real), and a JobService
  * talking to Temporal like the master does.
  */
-import type { ChildProcess } from 'node:child_process';
-import { spawnBound } from '../../lib/bound-child';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,6 +12,7 @@ import { nodeIdFromAddress } from '../../domain/nodes';
 import { DEFAULT_RESOLVE_CONTEXT, type ResolveContext } from '../../domain/resolve';
 import { freePort, startDevServer, type DevServer } from '../../lib/dev-server';
 import { JobService } from '../../lib/job-service';
+import { NodeProcess, launchNode } from '../../lib/launch';
 import { connectClient } from '../../lib/temporal';
 import { waitFor } from './wait';
 
@@ -89,28 +88,15 @@ export interface WorkerOptions {
   env?: Record<string, string>;
 }
 
-export class WorkerAgent {
-  readonly logs: string[] = [];
-  private exitCode: number | null | undefined;
-  readonly exited: Promise<number | null>;
-
+/** A worker agent process started by a test. */
+export class WorkerAgent extends NodeProcess {
   constructor(
-    readonly process: ChildProcess,
+    proc: NodeProcess['proc'],
     readonly nodeId: string,
-    readonly name: string,
+    name: string,
     readonly metricsPort: number,
   ) {
-    this.exited = new Promise((resolve) => process.once('exit', (code) => resolve((this.exitCode = code))));
-    const collect = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line) this.logs.push(line);
-      if (this.logs.length > 2000) this.logs.splice(0, this.logs.length - 2000);
-    };
-    process.stdout?.on('data', collect);
-    process.stderr?.on('data', collect);
-  }
-
-  get alive(): boolean {
-    return this.exitCode === undefined;
+    super(name, proc);
   }
 
   /** Resolves once the agent logged that it polls its queues. */
@@ -119,18 +105,6 @@ export class WorkerAgent {
       if (!this.alive) throw new Error(`worker ${this.name} exited: ${this.logs.slice(-20).join('\n')}`);
       return this.logs.some((l) => l.includes('worker agent polling'));
     }, { timeoutMs: 90_000 });
-  }
-
-  kill(signal: NodeJS.Signals): void {
-    if (this.alive) this.process.kill(signal);
-  }
-
-  async stop(): Promise<void> {
-    if (!this.alive) return;
-    this.process.kill('SIGTERM');
-    const timer = setTimeout(() => this.process.kill('SIGKILL'), 15_000);
-    await this.exited;
-    clearTimeout(timer);
   }
 }
 
@@ -143,10 +117,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerAgent
   const address = `http://127.0.0.1:${metricsPort}`;
   const dataDir = path.join(root, 'data');
   await mkdir(path.join(root, 'media'), { recursive: true });
-  const child = spawnBound(process.execPath, [path.join(DIST, 'workers', 'agent.js')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
+  const child = launchNode(name, 'workers/agent.js', {
       TEMPORAL_ADDRESS: server.address,
       FFRTMP_DATA_DIR: dataDir,
       FFRTMP_MEDIA_ROOT: path.join(root, 'media'),
@@ -160,9 +131,8 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerAgent
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'info',
       ...opts.env,
-    },
   });
-  const agent = new WorkerAgent(child, nodeIdFromAddress(address), name, metricsPort);
+  const agent = new WorkerAgent(child.proc, nodeIdFromAddress(address), name, metricsPort);
   await agent.ready();
   return agent;
 }

@@ -2,15 +2,13 @@
  * Masters for tests: in-process (real express on loopback, real Temporal) with every answer
  * recorded for the OpenAPI coverage check, or as a child process (so it can be killed).
  */
-import type { ChildProcess } from 'node:child_process';
-import { spawnBound } from '../../lib/bound-child';
 import path from 'node:path';
 import { loadMasterConfig } from '../../api/config';
 import { startMaster, type RunningMaster } from '../../api/server';
 import { freePort } from '../../lib/dev-server';
+import { NodeProcess, launchNode, waitForHttp } from '../../lib/launch';
 import { createLogger } from '../../lib/logger';
-import { DIST, cluster } from './cluster';
-import { waitFor } from './wait';
+import { cluster } from './cluster';
 
 export const TEST_KEY = 'test-key-0123456789abcdef';
 export const OTHER_KEY = 'other-key-0123456789abcdef';
@@ -105,24 +103,20 @@ export async function startTestMaster(extra: Record<string, string> = {}): Promi
   return { url, api: new ApiClient(url), metricsUrl: `http://127.0.0.1:${(m.metricsServer.address() as { port: number }).port}/metrics`, stop: () => m.stop() };
 }
 
-export class MasterProcess {
-  readonly logs: string[] = [];
-  readonly exited: Promise<number | null>;
+/** A master started as its own process (so a test can kill it). */
+export class MasterProcess extends NodeProcess {
   constructor(
-    readonly proc: ChildProcess,
+    proc: NodeProcess['proc'],
     readonly url: string,
   ) {
-    this.exited = new Promise((r) => proc.once('exit', (c) => r(c)));
-    const collect = (b: Buffer) => this.logs.push(...b.toString().split('\n').filter(Boolean));
-    proc.stdout?.on('data', collect);
-    proc.stderr?.on('data', collect);
+    super('master', proc);
   }
   get api(): ApiClient {
     return new ApiClient(this.url);
   }
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    if (this.proc.exitCode !== null) return;
-    this.proc.kill(signal);
+  async halt(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (signal === 'SIGTERM') return this.stop();
+    this.kill(signal);
     await this.exited;
   }
 }
@@ -130,14 +124,11 @@ export class MasterProcess {
 /** A master as its own process: env as given (FFRTMP_RUN_WORKFLOWS defaults to true here). */
 export async function spawnMaster(extra: Record<string, string> = {}, opts: { waitReady?: boolean } = {}): Promise<MasterProcess> {
   const env = await masterEnv({ FFRTMP_RUN_WORKFLOWS: 'true', LOG_FORMAT: 'json', ...extra });
-  const proc = spawnBound(process.execPath, [path.join(DIST, 'api', 'server.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const m = new MasterProcess(proc, `http://127.0.0.1:${env.FFRTMP_API_PORT}`);
+  const m = new MasterProcess(launchNode('master', 'api/server.js', env).proc, `http://127.0.0.1:${env.FFRTMP_API_PORT}`);
   if (opts.waitReady !== false) {
-    await waitFor('master to answer /health', async () => {
-      if (proc.exitCode !== null) throw new Error(`master exited: ${m.logs.join('\n')}`);
-      const r = await fetch(`${m.url}/health`).catch(() => undefined);
-      return r?.status === 200;
-    }, { timeoutMs: 30_000 });
+    await waitForHttp(`${m.url}/health`, 30_000, () => m.alive).catch((err: Error) => {
+      throw new Error(`${err.message}: ${m.logs.join('\n')}`);
+    });
   }
   return m;
 }

@@ -84,7 +84,7 @@ describe('master API: paging, metrics, restarts, replicas, Temporal outages, con
       const a = await spawnMaster(env);
       const job = (await a.api.post<JobView>('/jobs', { scenario: '720p30-h264', parameters: { duration: 8, preset: 'medium' } })).body;
       await waitFor('running', async () => (await a.api.get<JobView>(`/jobs/${job.id}`)).body.status === 'running');
-      await a.stop('SIGKILL');
+      await a.halt('SIGKILL');
 
       const b = await spawnMaster(env);
       try {
