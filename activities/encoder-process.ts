@@ -5,8 +5,8 @@
  * Arguments are always an array: no shell ever sees a user's string.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { spawnBound } from '../lib/bound-child';
+import { processCpuSeconds } from '../lib/proc';
 import { LineTail } from './line-tail';
 
 export interface EncoderExit {
@@ -24,8 +24,6 @@ export interface SpawnOptions {
   onStderrLine?: (line: string) => void;
   stderrTailLines?: number;
 }
-
-const CLK_TCK = 100; // Linux USER_HZ; /proc/<pid>/stat times are in these ticks
 
 export class EncoderProcess {
   readonly child: ChildProcess;
@@ -113,19 +111,6 @@ export class EncoderProcess {
   /** CPU seconds (user + system) the encoder used so far, from /proc; null when gone. */
   cpuSeconds(): number | null {
     return this.child.pid ? processCpuSeconds(this.child.pid) : null;
-  }
-}
-
-export function processCpuSeconds(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // fields after the command name, which sits in parentheses and may contain spaces
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(rest[11]);
-    const stime = Number(rest[12]);
-    return (utime + stime) / CLK_TCK;
-  } catch {
-    return null;
   }
 }
 

@@ -39,8 +39,11 @@ export interface EncodeRunningEvent {
 export const encodeStartedSignal = defineSignal<[EncodeStartedEvent]>('encode-started');
 export const encodeRunningSignal = defineSignal<[EncodeRunningEvent]>('encode-running');
 
-/** The sequence counter: `next` hands out job sequence numbers, one update each. */
-export const nextSequenceUpdate = defineUpdate<number>('next');
+/**
+ * The sequence counter: `next` hands out `count` consecutive job sequence numbers (default 1) and
+ * answers with the first. A master asks for several at once when several jobs wait for one.
+ */
+export const nextSequenceUpdate = defineUpdate<number, [number?]>('next');
 export const currentSequenceQuery = defineQuery<number>('current');
 export const SEQUENCE_WORKFLOW_ID = 'ffrtmp-sequence';
 

@@ -24,6 +24,7 @@ import type { CreateJobBody } from '../domain/schemas';
 import { SA } from '../domain/search-attributes';
 import { isJobStatus, refuseAction, type ControlAction, type JobStatus } from '../domain/states';
 import { initialJobView } from '../domain/view';
+import { SequenceAllocator } from './sequence-allocator';
 import { ApiError, badRequest, conflict, grpcCode, notFound, temporalFailure, unavailable } from './errors';
 
 const LIVE_STATUSES: readonly JobStatus[] = ['assigned', 'running', 'paused'];
@@ -60,7 +61,21 @@ export interface JobPage {
 
 type LiveDetails = Partial<EncodeProgress> & { stderr_tail?: string[]; command?: string };
 
+/** Closed runs' views kept by run id (they never change). */
+const CLOSED_VIEW_CACHE = 2_000;
+
+/** Heartbeat details of a job's pending encode (progress, fps, speed, log tail); undefined when none is pending. */
+function liveDetails(raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse): LiveDetails | undefined {
+  const pending = raw.pendingActivities?.find((a) => a.activityType?.name === 'encode');
+  if (!pending) return undefined;
+  const payload = pending.heartbeatDetails?.payloads?.[0];
+  return payload ? defaultPayloadConverter.fromPayload<LiveDetails>(payload as Payload) : {};
+}
+
 export class JobService {
+  private readonly closedViews = new Map<string, JobView>();
+  private readonly sequence = new SequenceAllocator((count) => this.takeSequenceNumbers(count));
+
   constructor(
     readonly client: Client,
     private readonly resolveContext: ResolveContext,
@@ -125,9 +140,14 @@ export class JobService {
   }
 
   /** The next job sequence number from the durable counter workflow (started on first use). */
-  async nextSequenceNumber(): Promise<number> {
+  nextSequenceNumber(): Promise<number> {
+    return this.sequence.next();
+  }
+
+  private takeSequenceNumbers(count: number): Promise<number> {
     return this.guard(() =>
       this.client.workflow.executeUpdateWithStart(msg.nextSequenceUpdate, {
+        args: [count],
         startWorkflowOperation: new WithStartWorkflowOperation('sequenceCounter', {
           workflowId: msg.SEQUENCE_WORKFLOW_ID,
           taskQueue: ORCHESTRATION_QUEUE,
@@ -188,9 +208,11 @@ export class JobService {
     // its result: ask again for a moment rather than show a running job without its progress.
     const deadline = Date.now() + 1_000;
     for (;;) {
+      const desc = await this.guard(() => handle.describe(), id);
+      if (desc.status.name !== 'RUNNING') return this.finalView(handle, desc.runId, id);
       const view = await this.guard(() => handle.query(msg.viewQuery), id);
       if (!LIVE_STATUSES.includes(view.status) || view.attempt === 0) return view;
-      const live = await this.liveDetails(handle);
+      const live = liveDetails(desc.raw);
       if (live) {
         return {
           ...view,
@@ -205,13 +227,25 @@ export class JobService {
     }
   }
 
-  /** Heartbeat details of the job's running encode (progress, fps, speed, log tail); undefined when none is pending. */
-  private async liveDetails(handle: WorkflowHandle): Promise<LiveDetails | undefined> {
-    const desc = await this.guard(() => handle.describe());
-    const pending = desc.raw.pendingActivities?.find((a) => a.activityType?.name === 'encode');
-    if (!pending) return undefined;
-    const payload = pending.heartbeatDetails?.payloads?.[0];
-    return payload ? defaultPayloadConverter.fromPayload<LiveDetails>(payload as Payload) : {};
+  /**
+   * A closed run's view is its result (or its failure's details): read from the close event, no
+   * replay on a worker. Closed runs never change, so they are cached by run id.
+   */
+  private async finalView(handle: WorkflowHandle, runId: string, id: string): Promise<JobView> {
+    const cached = this.closedViews.get(runId);
+    if (cached) return cached;
+    let view: JobView | undefined;
+    try {
+      view = (await this.client.workflow.getHandle(handle.workflowId, runId).result()) as JobView;
+    } catch (err) {
+      const cause = (err as { cause?: unknown }).cause;
+      if (cause instanceof ApplicationFailure) view = cause.details?.[0] as JobView | undefined;
+      // runs closed another way (terminated, or by older code): ask the workflow itself
+      view ??= await this.guard(() => handle.query(msg.viewQuery), id);
+    }
+    this.closedViews.set(runId, view);
+    if (this.closedViews.size > CLOSED_VIEW_CACHE) this.closedViews.delete(this.closedViews.keys().next().value!);
+    return view;
   }
 
   async logs(idOrSequence: string): Promise<{ job_id: string; logs: string }> {
@@ -223,7 +257,7 @@ export class JobService {
     ]);
     let text = logs;
     if (LIVE_STATUSES.includes(view.status)) {
-      const live = await this.liveDetails(handle);
+      const live = liveDetails((await this.guard(() => handle.describe(), id)).raw);
       if (live?.command) {
         text += `\n=== Command Execution ===\nCommand: ${live.command}\n\n=== STDERR (live tail) ===\n${(live.stderr_tail ?? []).join('\n')}\n`;
       }

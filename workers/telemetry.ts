@@ -4,26 +4,17 @@
  * ffmpeg_cpu_usage_percent, ffmpeg_memory_bytes — plus per-job energy and encode fps, and the
  * energy counters by source. It also measures each attempt's CPU time and energy.
  */
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { findEncoder } from '../domain/encoders';
 import type { EncodeSpec } from '../domain/job';
 import type { EncoderProcess } from '../activities/encoder-process';
 import type { AttemptOutcome, AttemptTelemetry, EncodeTelemetry } from '../activities/telemetry';
+import { rssBytes } from '../lib/proc';
 import { jobEnergy, type PowerMonitor } from './power';
 
 /** Finished jobs whose energy stays exported (older ones drop off, bounding cardinality). */
 const RECENT_JOBS = 50;
-
-function rssBytes(pid: number): number | null {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
 
 interface Live {
   jobId: string;

@@ -54,11 +54,12 @@ export async function transcodeJob(input: JobWorkflowInput): Promise<JobView> {
   await condition(allHandlersFinished);
 
   if (job.status === 'failed' || job.status === 'timed_out') {
-    // the execution fails too, so the Web UI shows it red; the view stays queryable
+    // the execution fails too, so the Web UI shows it red; the final view rides along as details
     throw ApplicationFailure.create({
       type: job.status === 'failed' ? 'JobFailed' : 'JobTimedOut',
       message: job.error ?? job.status,
       nonRetryable: true,
+      details: [job.view()],
     });
   }
   return job.view();

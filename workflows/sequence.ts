@@ -12,10 +12,20 @@ const HANDOUTS_PER_RUN = 2_000;
 export async function sequenceCounter(state: { next: number } = { next: 1 }): Promise<void> {
   let next = state.next;
   let handedOut = 0;
-  setHandler(nextSequenceUpdate, () => {
-    handedOut++;
-    return next++;
-  });
+  setHandler(
+    nextSequenceUpdate,
+    (count = 1) => {
+      const first = next;
+      next += count;
+      handedOut += count;
+      return first;
+    },
+    {
+      validator: (count = 1) => {
+        if (!Number.isInteger(count) || count < 1 || count > 1000) throw new Error('count must be an integer 1..1000');
+      },
+    },
+  );
   setHandler(currentSequenceQuery, () => next - 1);
   await condition(() => handedOut >= HANDOUTS_PER_RUN || workflowInfo().continueAsNewSuggested);
   await condition(allHandlersFinished);
