@@ -194,6 +194,10 @@ export function createEncodeActivity(deps: EncodeDeps) {
         const msg = `encoder stalled: no progress for ${Math.round(req.stallTimeoutMs / 1000)} s (killed)`;
         throw failure(FAILURE.stalled, msg, logText(msg));
       }
+      if (exit.code !== 0 && deps.registry.stopReason) {
+        const msg = `${deps.node.name} is shutting down (${deps.registry.stopReason}): encoder killed`;
+        throw failure(FAILURE.workerShutdown, msg, logText(msg));
+      }
       if (exit.code !== 0) {
         const lastLine = proc.stderr.last(1)[0] ?? '';
         const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;

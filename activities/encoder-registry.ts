@@ -51,8 +51,12 @@ export class EncoderRegistry {
     return this.entries.size;
   }
 
+  /** Set when the worker kills its encoders itself, so their attempts say why. */
+  stopReason: string | null = null;
+
   /** Kill every encoder (worker shutdown); the pdeathsig covers the cases this cannot. */
-  async killAll(): Promise<void> {
+  async killAll(reason = 'the worker is stopping'): Promise<void> {
+    this.stopReason ??= reason;
     await Promise.all([...this.entries.values()].map((e) => e.process?.kill()));
   }
 }

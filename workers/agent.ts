@@ -158,7 +158,7 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
       setTimeout(() => {
         if (registry.size === 0) return;
         log.warn({ running: registry.size }, 'grace period over: killing encoders; their jobs run again elsewhere');
-        void registry.killAll();
+        void registry.killAll(`grace period of ${config.shutdownGraceMs / 1000} s over`);
       }, config.shutdownGraceMs).unref();
     }
   };

@@ -5,7 +5,7 @@ import { jobService, startWorker, type WorkerAgent } from '../helpers/cluster';
 import { encodersOfJob, processState } from '../helpers/processes';
 import { waitFor } from '../helpers/wait';
 
-describe('worker death: SIGKILL mid-encode', function () {
+describe('worker death and shutdown mid-encode', function () {
   this.timeout(180_000);
   let jobs: JobService;
   const workers: WorkerAgent[] = [];
@@ -14,9 +14,8 @@ describe('worker death: SIGKILL mid-encode', function () {
     jobs = await jobService();
     workers.push(await startWorker({ name: 'kill-a' }), await startWorker({ name: 'kill-b' }));
   });
-  after(async () => Promise.all(workers.map((w) => w.stop())));
 
-  it('leaves no encoder behind, and the job completes on the other worker', async () => {
+  const runningJob = async () => {
     const job = await jobs.create({
       scenario: '720p30-h264',
       confidence: 'auto',
@@ -25,10 +24,16 @@ describe('worker death: SIGKILL mid-encode', function () {
       priority: 'medium',
       parameters: { duration: 10, preset: 'medium' },
     });
-    const running = await waitFor<JobView>('running', async () => {
+    return waitFor<JobView>('running', async () => {
       const v = await jobs.get(job.id);
       return v.status === 'running' ? v : undefined;
     });
+  };
+  after(async () => Promise.all(workers.map((w) => w.stop())));
+
+  it('leaves no encoder behind, and the job completes on the other worker', async () => {
+    const running = await runningJob();
+    const job = running;
     const victim = workers.find((w) => w.nodeId === running.node_id);
     assert.ok(victim, `job runs on ${running.node_id}, not on one of ours`);
     const survivor = workers.find((w) => w !== victim)!;
@@ -48,5 +53,25 @@ describe('worker death: SIGKILL mid-encode', function () {
     assert.equal(done.attempts[0]!.node_id, victim.nodeId);
     assert.match(done.attempts[0]!.error ?? '', /stopped heartbeating \(worker lost\)/);
     assert.equal(done.attempts[1]!.node_id, survivor.nodeId);
+    workers.splice(workers.indexOf(victim), 1);
+  });
+
+  it('SIGTERM: the worker takes no new work, kills what outlasts its grace period, exits 0; the job runs elsewhere', async () => {
+    workers.push(await startWorker({ name: 'kill-c' }));
+    const running = await runningJob();
+    const leaving = workers.find((w) => w.nodeId === running.node_id)!;
+    const staying = workers.find((w) => w !== leaving)!;
+    const pid = await waitFor('encoder pid', () => encodersOfJob(running.id)[0]?.pid);
+    leaving.kill('SIGTERM'); // grace is 2 s in tests; the encode needs longer
+    assert.equal(await leaving.exited, 0);
+    assert.equal(processState(pid), null, 'its encoder is gone');
+    assert.ok(leaving.logs.some((l) => l.includes('grace period over: killing encoders')));
+    const done = await waitFor<JobView>('completion elsewhere', async () => {
+      const v = await jobs.get(running.id);
+      return ['completed', 'failed', 'timed_out'].includes(v.status) ? v : undefined;
+    }, { timeoutMs: 90_000, intervalMs: 200 });
+    assert.equal(done.status, 'completed', done.error ?? '');
+    assert.equal(done.node_id, staying.nodeId);
+    assert.match(done.attempts[0]!.error ?? '', /shutting down/);
   });
 });

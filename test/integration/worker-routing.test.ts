@@ -89,6 +89,14 @@ describe('worker agents: routing by capability, GPU fallback, priority', functio
     assert.equal(done.encoder, 'h264_nvenc');
   });
 
+  it('engine=gstreamer with no live GStreamer worker fails, after the wait, with a clear error', async () => {
+    const job = await jobs.create(body({ engine: 'gstreamer' }));
+    const done = await finished(jobs, job.id);
+    assert.equal(done.status, 'failed');
+    assert.equal(done.error, 'no live worker offers gstreamer (waited 2 s): start a worker with it, or submit with engine=auto');
+    assert.equal(done.attempts[0]!.outcome, 'failed');
+  });
+
   it('with one free slot, jobs start by queue (live > default > batch), then priority, then first come', async () => {
     const blocker = await jobs.create(body({ scenario: '720p30-h264', parameters: { duration: 60, preset: 'medium', hardware: 'cpu' } }));
     await waitFor('blocker running', async () => (await jobs.get(blocker.id)).status === 'running');
