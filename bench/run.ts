@@ -3,7 +3,7 @@
  * what issue 8 lists, prints a table, writes the raw figures as JSON under bench/results/, and
  * appends a dated summary to docs/PERFORMANCE.md.
  *
- *   node dist/bench/run.js [--smoke] [--only overhead,first-frame,control,throughput,soak] [--no-append]
+ *   node dist/bench/run.js [--smoke] [--only overhead,first-frame,control,throughput,failover,soak] [--no-append]
  *
  * --smoke runs a tiny version of everything (CI runs it so the harness never rots).
  */
@@ -151,6 +151,8 @@ async function overhead(b: Bench, o: Options) {
   const out = path.join(b.root, 'direct.mp4');
   const direct: number[] = [];
   const viaApi: number[] = [];
+  const workerRss: number[] = [];
+  const sampler = setInterval(() => workerRss.push(rssBytes(b.workers[0]!.pid!) ?? 0), 500);
   for (let i = 0; i < pairs; i++) {
     let t = performance.now();
     const job = await b.submit(request);
@@ -161,8 +163,10 @@ async function overhead(b: Bench, o: Options) {
     execFileSync('ffmpeg', buildFfmpegArgs(spec, { output: out, format: 'mp4' }), { stdio: 'ignore' });
     direct.push(performance.now() - t);
   }
+  clearInterval(sampler);
   const ratios = viaApi.map((a, i) => a / direct[i]!);
   return {
+    worker_rss_encoding_mb: round(Math.max(0, ...workerRss) / 2 ** 20, 1),
     clip: `${duration} s 720p30 x264 veryfast, confidence low (no verification pass), ${pairs} pairs interleaved`,
     api_ms: viaApi.map((x) => round(x, 0)),
     direct_ms: direct.map((x) => round(x, 0)),
@@ -282,6 +286,31 @@ async function throughput(b: Bench, o: Options) {
   return { seconds, connections, ...out, master_rss_after_mb: round((rssBytes(b.master.pid!) ?? 0) / 2 ** 20, 1) };
 }
 
+/** A worker killed mid-encode: how long until its job runs again on the other worker. */
+async function failover(b: Bench, o: Options) {
+  const n = o.smoke ? 1 : 3;
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const job = await b.submit({ scenario: '720p30-h264', confidence: 'low', parameters: { duration: 60, preset: 'medium', hardware: 'cpu' } });
+    const running = await b.until(job.id, (v) => v.status === 'running');
+    const victim = b.workers.find((w) => running.node_name === w.name)!;
+    const t = Date.now();
+    victim.kill('SIGKILL');
+    await victim.exited;
+    await b.until(job.id, (v) => v.status === 'running' && v.attempt >= 2, 120_000);
+    ms.push(Date.now() - t);
+    b.workers.splice(b.workers.indexOf(victim), 1);
+    await b.call('POST', `/jobs/${job.id}/cancel`);
+    await b.startWorker(`${victim.name}-again`);
+  }
+  return {
+    n,
+    ms,
+    median_ms: stats(ms).median,
+    note: `heartbeat timeout ${b.masterEnv.FFRTMP_WORKER_HEARTBEAT_TIMEOUT_SECONDS} s + retry backoff ${b.masterEnv.FFRTMP_RETRY_BACKOFF_SECONDS} s + dispatch`,
+  };
+}
+
 /** Many short jobs through two workers, mixed queues and priorities, one worker restarted midway. */
 async function soak(b: Bench, o: Options) {
   const n = o.smoke ? 10 : 500;
@@ -351,7 +380,7 @@ async function soak(b: Bench, o: Options) {
 
 function parseArgs(argv: string[]): Options {
   const only = argv.find((a) => a.startsWith('--only='))?.slice(7) ?? argv[argv.indexOf('--only') + 1];
-  const all = ['overhead', 'first-frame', 'control', 'throughput', 'soak'];
+  const all = ['overhead', 'first-frame', 'control', 'throughput', 'failover', 'soak'];
   return {
     smoke: argv.includes('--smoke'),
     only: new Set(argv.includes('--only') || argv.some((a) => a.startsWith('--only=')) ? (only ?? '').split(',') : all),
@@ -402,8 +431,12 @@ export async function main(argv = process.argv.slice(2)): Promise<Record<string,
       console.error('[bench] throughput…');
       out.throughput = await throughput(b, o);
     }
+    if (o.only.has('failover') || o.only.has('soak')) await b.fresh(2);
+    if (o.only.has('failover')) {
+      console.error('[bench] failover…');
+      out.failover = await failover(b, o);
+    }
     if (o.only.has('soak')) {
-      await b.fresh(2);
       console.error('[bench] soak…');
       out.soak = await soak(b, o);
     }
@@ -427,7 +460,9 @@ function report(out: Record<string, any>, o: Options): void {
     }
   }
   if (out.soak) rows.push([`soak ${out.soak.jobs} jobs: completed, twice, jobs/min`, `${out.soak.completed}, ${out.soak.completed_twice}, ${out.soak.jobs_per_minute}`, out.soak.met ? 'met' : 'MISSED']);
+  if (out.failover) rows.push(['worker SIGKILL → job running again (median ms)', String(out.failover.median_ms), 'report']);
   if (out.memory_idle_mb) rows.push(['RSS idle master / worker (MiB)', `${out.memory_idle_mb.master} / ${out.memory_idle_mb.worker}`, 'report']);
+  if (out.overhead) rows.push(['worker RSS while encoding, max (MiB)', String(out.overhead.worker_rss_encoding_mb), 'report']);
   if (out.soak) rows.push(['RSS under soak, max master / worker (MiB)', `${out.soak.rss_mb.master_max} / ${out.soak.rss_mb.worker_max}`, 'report']);
   const w = Math.max(...rows.map((r) => r[0].length));
   const table = rows.map((r) => `${r[0].padEnd(w)}  ${r[1].padEnd(28)}  ${r[2]}`).join('\n');

@@ -14,6 +14,7 @@ describe('benchmark harness (smoke)', function () {
       assert.ok(out.throughput[k].requests_per_second > 0, k);
       assert.equal(out.throughput[k].errors, 0, `${k} had errors`);
     }
+    assert.ok(out.failover.median_ms > 0);
     assert.equal(out.soak.completed, out.soak.jobs);
     assert.equal(out.soak.completed_twice, 0);
     assert.ok(out.memory_idle_mb.master > 0 && out.memory_idle_mb.worker > 0);
