@@ -11,6 +11,7 @@ import { registerNodes } from './commands/nodes';
 import { registerScenarios } from './commands/scenarios';
 import { defaultHome } from './config';
 import { CliError, EXIT, EXIT_CODES_HELP, exitCodeForStatus } from './exit-codes';
+import { terminalWidth } from './output';
 import { addGlobalOptions, defaultOpenTransport, examples, type CliIo, type Runtime } from './session';
 
 function version(): string {
@@ -36,7 +37,7 @@ export function buildProgram(rt: Runtime): Command {
       writeOut: (s) => void rt.io.stdout.write(s),
       writeErr: (s) => void rt.io.stderr.write(s),
     })
-    .configureHelp({ showGlobalOptions: true, helpWidth: rt.io.stdout.columns ?? 100 })
+    .configureHelp({ showGlobalOptions: true, helpWidth: terminalWidth(rt.io.stdout) ?? 100 })
     .showSuggestionAfterError(true);
   addGlobalOptions(program, false);
   program.addHelpText('after', `${examples([
@@ -93,6 +94,13 @@ export async function run(argv: readonly string[], io?: Partial<CliIo>, openTran
 }
 
 export async function main(): Promise<never> {
+  // `ffrtmp … | head`: a reader that went away is not an error
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(EXIT.ok);
+      throw err;
+    });
+  }
   const code = await run(process.argv.slice(2));
   // open handles (keep-alive sockets, a Temporal connection) must not hold the exit back
   process.exit(code);

@@ -75,16 +75,24 @@ const NO_BORDERS = {
   left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '',
 };
 
-/** A table as text: a header row (bold on a colour terminal) and rows, fitted to `width`. */
+/**
+ * A table as text: a header row (bold on a colour terminal) and rows, fitted to `width`. When even
+ * the narrowest columns do not fit, columns are left out from the right: every table puts what
+ * matters most first.
+ */
 export function renderTable(head: readonly string[] | null, rows: readonly string[][], opts: { width?: number; colour: boolean }): string {
   const all = head ? [head, ...rows] : rows;
-  const columns = Math.max(0, ...all.map((r) => r.length));
+  let columns = Math.max(0, ...all.map((r) => r.length));
   if (columns === 0) return '';
   const natural = Array.from({ length: columns }, (_, i) => Math.max(1, ...all.map((r) => visibleWidth(r[i] ?? ''))) + GAP);
   // the last column needs no gap after it
-  const colWidths = fitColumns(natural, opts.width === undefined ? undefined : opts.width + GAP);
+  const room = opts.width === undefined ? undefined : opts.width + GAP;
+  if (room !== undefined) {
+    while (columns > 1 && natural.slice(0, columns).reduce((sum, w) => sum + Math.min(w, MIN_COLUMN + GAP), 0) > room) columns--;
+  }
+  const colWidths = fitColumns(natural.slice(0, columns), room);
   const table = new Table({
-    head: head ? head.map((h) => paint('bold', h, opts.colour)) : [],
+    head: head ? head.slice(0, columns).map((h) => paint('bold', h, opts.colour)) : [],
     colWidths,
     wordWrap: false,
     chars: NO_BORDERS,
@@ -96,6 +104,11 @@ export function renderTable(head: readonly string[] | null, rows: readonly strin
     .split('\n')
     .map((l) => l.replace(/\s+$/, ''))
     .join('\n');
+}
+
+/** The width to fit tables to: a terminal's, when it reports one (a fresh pty may say 0). */
+export function terminalWidth(stream: OutStream): number | undefined {
+  return stream.isTTY === true && stream.columns !== undefined && stream.columns > 0 ? stream.columns : undefined;
 }
 
 export class Output {
@@ -122,13 +135,13 @@ export class Output {
   }
 
   table(head: readonly string[], rows: readonly string[][]): void {
-    this.out.write(`${renderTable(head, rows, { width: this.out.isTTY ? this.out.columns : undefined, colour: this.colour })}\n`);
+    this.out.write(`${renderTable(head, rows, { width: terminalWidth(this.out), colour: this.colour })}\n`);
   }
 
   /** Label / value pairs of one object; empty values are left out. */
   details(pairs: readonly [string, string | null | undefined][]): void {
     const rows = pairs.filter((p): p is [string, string] => p[1] !== null && p[1] !== undefined && p[1] !== '').map(([k, v]) => [paint('bold', k, this.colour), v]);
-    this.out.write(`${renderTable(null, rows, { width: this.out.isTTY ? this.out.columns : undefined, colour: this.colour })}\n`);
+    this.out.write(`${renderTable(null, rows, { width: terminalWidth(this.out), colour: this.colour })}\n`);
   }
 
   line(text = ''): void {
