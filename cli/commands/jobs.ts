@@ -290,14 +290,15 @@ export function registerJobs(program: Command, rt: Runtime): Command {
   addGlobalOptions(watch, true);
 
   const actions = [
+    // the workflow records a reason for cancel only (pause and resume take none)
     ['cancel', 'cancel a job: its encoder is stopped and its partial output removed', true],
-    ['pause', 'pause a job: a queued one is held back, a running encoder is suspended', true],
-    ['resume', 'resume a paused job where it stopped', true],
+    ['pause', 'pause a job: a queued one is held back, a running encoder is suspended', false],
+    ['resume', 'resume a paused job where it stopped', false],
     ['retry', 'run a failed, timed-out or canceled job again (same id, earlier attempts kept)', false],
   ] as const;
   for (const [action, description, takesReason] of actions) {
     const cmd = jobs.command(action).description(description).argument('<id>', ID_HELP);
-    if (takesReason) cmd.option('--reason <text>', 'why (recorded in the job\'s state transitions)');
+    if (takesReason) cmd.option('--reason <text>', "why (recorded in the job's state transitions)");
     cmd
       .addHelpText('after', examples([[`ffrtmp jobs ${action} 123`, `${action} job 123`]]))
       .action((id: string, opts: { reason?: string }, c: Command) =>

@@ -91,9 +91,9 @@ describe('cli options: parsing into API requests', () => {
       assert.deepEqual(r.transport.calls, [{ method: 'POST', path: `/jobs/12/${action}`, body: undefined }]);
       assert.match(r.stdout, /^job 7 paused \(11111111-/);
     }
-    const why = await cli(['jobs', 'pause', '12', '--reason', 'maintenance window'], () => ok(fakeJob({ status: 'paused' })));
+    const why = await cli(['jobs', 'cancel', '12', '--reason', 'maintenance window'], () => ok(fakeJob({ status: 'canceled' })));
     assert.deepEqual(why.transport.calls[0]!.body, { reason: 'maintenance window' });
-    assert.equal((await cli(['jobs', 'retry', '12', '--reason', 'x'])).code, 2, 'retry takes no reason');
+    for (const action of ['pause', 'resume', 'retry']) assert.equal((await cli(['jobs', action, '12', '--reason', 'x'])).code, 2, `${action} takes no reason`);
   });
 
   it('nodes and scenarios map onto their routes; ids are URL-encoded', async () => {

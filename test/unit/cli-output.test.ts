@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { JobView } from '../../domain/job';
 import { exitCodeForStatus } from '../../cli/exit-codes';
-import { unseenLines } from '../../cli/logs';
+import { LogFollower } from '../../cli/logs';
 import { Output, colourEnabled, fitColumns, formatBytes, formatDuration, renderTable, terminalWidth, visibleWidth } from '../../cli/output';
 import { BarDisplay, LineDisplay } from '../../cli/watch';
 import { JOB_LIST_HEAD, jobRow } from '../../cli/commands/jobs';
@@ -84,15 +84,22 @@ describe('cli output', () => {
     assert.equal(s.text, 'job 7 queued\njob 7 running on w1 (10%, 99.0 fps, ETA --)\njob 7 completed on w1\n');
   });
 
-  it('logs --follow prints only lines it has not printed', () => {
-    assert.deepEqual(unseenLines([], ['a', 'b']), ['a', 'b']);
-    assert.deepEqual(unseenLines(['a', 'b'], ['a', 'b', 'c']), ['c']);
-    // a live tail that slides
-    assert.deepEqual(unseenLines(['h', 't1', 't2', 't3'], ['h', 't2', 't3', 't4', 't5']), ['t4', 't5']);
-    // the live tail replaced by the attempt's full log: only the new lines
-    const live = ['### attempt 1 on w (in progress)', '=== Command Execution ===', 'Command: ffmpeg x', '', '=== STDERR (live tail) ===', 'e3', 'e4'];
-    const done = ['### attempt 1 on w (completed)', '=== Command Execution ===', 'Command: ffmpeg x', 'Node: w', '', '=== STDERR ===', 'e1', 'e2', 'e3', 'e4', 'e5'];
-    assert.deepEqual(unseenLines(live, done), ['### attempt 1 on w (completed)', 'Node: w', '=== STDERR ===', 'e1', 'e2', 'e5']);
-    assert.deepEqual(unseenLines(done, done), []);
+  it('logs --follow prints each line the first time the logs show it, and repeats only real repeats', () => {
+    const f = new LogFollower();
+    const step = (lines: string[]) => f.next(lines.join('\n'));
+    assert.deepEqual(f.next(''), []);
+    assert.deepEqual(step(['### attempt 1 on no node (in progress)', '']), ['### attempt 1 on no node (in progress)', '']);
+    const live = (tail: string[]) => ['### attempt 1 on w (in progress)', '', '=== Command Execution ===', 'Command: ffmpeg x', '', '=== STDERR (live tail) ===', ...tail];
+    assert.deepEqual(step(live(['e1', 'e2'])), ['### attempt 1 on w (in progress)', '=== Command Execution ===', 'Command: ffmpeg x', '', '=== STDERR (live tail) ===', 'e1', 'e2']);
+    // the tail slides
+    assert.deepEqual(step(live(['e2', 'e3'])), ['e3']);
+    // the live part vanishes for a moment (the encoder ended, the workflow has not recorded it yet)
+    assert.deepEqual(step(['### attempt 1 on w (in progress)', '']), []);
+    // the attempt's full log replaces it: only what was not on screen
+    const done = ['### attempt 1 on w (completed)', '=== Command Execution ===', 'Command: ffmpeg x', 'Node: w', '', '=== STDERR ===', 'e1', 'e2', 'e3', 'e4', '  Metadata:', '  Metadata:'];
+    assert.deepEqual(step(done), ['### attempt 1 on w (completed)', 'Node: w', '=== STDERR ===', 'e4', '  Metadata:', '  Metadata:']);
+    assert.deepEqual(step(done), []);
+    // a second attempt repeats lines of the first: they are printed again, once
+    assert.deepEqual(step([...done, '', '### attempt 2 on w (in progress)', '', '=== Command Execution ===', 'Command: ffmpeg x']), ['### attempt 2 on w (in progress)', '', '=== Command Execution ===', 'Command: ffmpeg x']);
   });
 });
