@@ -4,13 +4,14 @@
  * JobService/NodeService, for when the master is down. Commands see status codes and the API's
  * JSON either way, so `--output json` prints the same document whichever way it came.
  */
+import type { z } from 'zod';
+import type { jobListSchema, jobLogsSchema } from '../domain/api-schemas';
 import type { JobView } from '../domain/job';
 import type { NodeView } from '../domain/nodes';
 import type { CreateJobBody } from '../domain/schemas';
 import type { ControlAction } from '../domain/states';
 import { ApiError } from '../lib/errors';
 import { HttpClient, TlsFileError } from '../lib/http-client';
-import type { JobSummary } from '../lib/job-service';
 import type { Settings } from './config';
 import { CliError, EXIT } from './exit-codes';
 
@@ -27,19 +28,10 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-export interface JobList {
-  jobs: JobSummary[];
-  count: number;
-  next_page_token: string | null;
-}
-export interface JobLogs {
-  job_id: string;
-  logs: string;
-}
-export interface NodeList {
-  nodes: NodeView[];
-  count: number;
-}
+/** Answers typed by the API's own response schemas (the OpenAPI document's source). */
+export type JobList = z.infer<typeof jobListSchema>;
+export type JobSummary = JobList['jobs'][number];
+export type JobLogs = z.infer<typeof jobLogsSchema>;
 export interface Catalogue {
   grammar: string;
   presets: { name: string; width: number; height: number; fps: number; codec: string; bitrate_kbps: number }[];
@@ -75,7 +67,7 @@ export class MasterApi {
   control(id: string, action: ControlAction, reason?: string): Promise<JobView> {
     return this.call('POST', `/jobs/${encodeURIComponent(id)}/${action}`, reason === undefined ? undefined : { reason });
   }
-  listNodes(): Promise<NodeList> {
+  listNodes(): Promise<{ nodes: NodeView[]; count: number }> {
     return this.call('GET', '/nodes');
   }
   getNode(id: string): Promise<NodeView> {

@@ -12,7 +12,8 @@ import { registerScenarios } from './commands/scenarios';
 import { defaultHome } from './config';
 import { CliError, EXIT, EXIT_CODES_HELP, exitCodeForStatus } from './exit-codes';
 import { terminalWidth } from './output';
-import { addGlobalOptions, defaultOpenTransport, examples, type CliIo, type Runtime } from './session';
+import { openTransport } from './client';
+import { addGlobalOptions, examples, type CliIo, type Runtime } from './session';
 
 function version(): string {
   try {
@@ -78,12 +79,12 @@ export function reportError(err: unknown, io: CliIo): number {
   return EXIT.unavailable;
 }
 
-export async function run(argv: readonly string[], io?: Partial<CliIo>, openTransport = defaultOpenTransport): Promise<number> {
+export async function run(argv: readonly string[], io?: Partial<CliIo>, transport: Runtime['openTransport'] = openTransport): Promise<number> {
   const env = io?.env ?? process.env;
   const rt: Runtime = {
     io: { stdout: io?.stdout ?? process.stdout, stderr: io?.stderr ?? process.stderr, env, home: io?.home ?? defaultHome(env) },
     exitCode: EXIT.ok,
-    openTransport,
+    openTransport: transport,
   };
   try {
     await buildProgram(rt).parseAsync([...argv], { from: 'user' });

@@ -4,7 +4,7 @@
  * transport, closed when the action ends.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { MasterApi, openTransport, type Transport } from './client';
+import { MasterApi, type Transport } from './client';
 import {
   BACKENDS,
   DEFAULTS,
@@ -38,8 +38,6 @@ export interface Session {
   settings: Settings;
   rt: Runtime;
 }
-
-export const defaultOpenTransport = openTransport;
 
 /**
  * The global options. The program shows them; every command repeats them hidden, so they work

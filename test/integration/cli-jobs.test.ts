@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { JobView } from '../../domain/job';
 import type { NodeView } from '../../domain/nodes';
 import { freePort } from '../../lib/dev-server';
-import { ffrtmp, plain, startFfrtmpInPty, submittedSeq, type CliResult } from '../helpers/cli';
+import { ffrtmp, plain, startFfrtmp, startFfrtmpInPty, submittedSeq, type CliResult } from '../helpers/cli';
 import { startWorker, type WorkerAgent } from '../helpers/cluster';
 import { TEST_KEY, startTestMaster, type TestMaster } from '../helpers/master';
 import { waitFor } from '../helpers/wait';
@@ -128,6 +128,18 @@ describe('ffrtmp CLI against a real master', function () {
     assert.deepEqual(retry.state_transitions.map((t) => t.to), ['queued', 'paused', 'queued', 'canceled', 'retrying', 'queued']);
     assert.equal(retry.state_transitions[3]!.reason, 'maintenance window');
     assert.equal((await run(['jobs', 'cancel', id])).code, 0);
+  });
+
+  it('Ctrl-C stops watching (exit 130); the job goes on', async () => {
+    const seq = await parkedJob();
+    const watch = startFfrtmp(['--master', master.url, 'jobs', 'watch', String(seq)], { env: userEnv() });
+    await waitFor('the watch to start', () => watch.stderr.includes(`job ${seq} queued`));
+    watch.proc.kill('SIGINT');
+    const r = await watch.done;
+    assert.equal(r.code, 130);
+    assert.match(r.stderr, new RegExp(`stopped watching; the job goes on \\(ffrtmp jobs watch ${seq}\\)`));
+    assert.equal((await master.api.get<JobView>(`/jobs/${seq}`)).body.status, 'queued');
+    assert.equal((await run(['jobs', 'cancel', String(seq)])).code, 0);
   });
 
   it('exit codes by class: usage 2, auth 3, not found 4, unavailable 6, rate limited 7', async () => {

@@ -84,6 +84,13 @@ describe('cli options: parsing into API requests', () => {
     assert.deepEqual(JSON.parse(env.stdout), fakeJob());
   });
 
+  it('certificate flags with an http:// master: a warning, since they cannot be used', async () => {
+    const r = await cli(['--cert', 'c.crt', '--key', 'c.key', 'jobs', 'status', '7'], () => ok(fakeJob()));
+    assert.equal(r.code, 0);
+    assert.match(r.stderr, /^warning: --cert\/--key\/--ca are not used with an http:\/\/ master \(http:\/\/127\.0\.0\.1:8080\); give --master https:/);
+    assert.equal((await cli(['--master', 'https://m:8080', '--cert', 'c.crt', '--key', 'c.key', 'jobs', 'status', '7'], () => ok(fakeJob()))).stderr, '');
+  });
+
   it('control actions: POST /jobs/{id}/<action>, with the reason as the body when given', async () => {
     for (const action of ['cancel', 'pause', 'resume', 'retry']) {
       const r = await cli(['jobs', action, '12'], () => ok(fakeJob({ status: 'paused' })));
