@@ -12,6 +12,27 @@ export interface TlsFiles {
   ca?: string;
 }
 
+/** A certificate, key or CA file that cannot be read: a configuration error, named as such. */
+export class TlsFileError extends Error {
+  constructor(
+    readonly what: 'cert' | 'key' | 'ca',
+    readonly file: string,
+    cause: NodeJS.ErrnoException,
+  ) {
+    super(`cannot read the TLS ${what} file ${file}: ${cause.code ?? cause.message}`);
+    this.name = 'TlsFileError';
+  }
+}
+
+function readTlsFile(what: TlsFileError['what'], file: string | undefined): Buffer | undefined {
+  if (!file) return undefined;
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new TlsFileError(what, file, err as NodeJS.ErrnoException);
+  }
+}
+
 export interface HttpResult<T = unknown> {
   status: number;
   headers: http.IncomingHttpHeaders;
@@ -31,9 +52,9 @@ export class HttpClient {
       const tls = opts.tls ?? {};
       this.agent = new https.Agent({
         keepAlive: true,
-        cert: tls.cert ? readFileSync(tls.cert) : undefined,
-        key: tls.key ? readFileSync(tls.key) : undefined,
-        ca: tls.ca ? readFileSync(tls.ca) : undefined,
+        cert: readTlsFile('cert', tls.cert),
+        key: readTlsFile('key', tls.key),
+        ca: readTlsFile('ca', tls.ca),
       });
     } else {
       this.agent = new http.Agent({ keepAlive: true });
