@@ -289,9 +289,31 @@ export class JobService {
       if (err instanceof ApiError && err.status === 400 && pageToken) throw badRequest('page_token: is not a token this server gave out');
       throw err;
     });
-    const jobs = (page.executions ?? []).map((e) => summarize(e)).filter((j): j is JobSummary => j !== undefined);
+    const jobs = await this.currentRunsOnly(page.executions ?? []);
     const next = page.nextPageToken && page.nextPageToken.length > 0 ? Buffer.from(page.nextPageToken).toString('base64url') : null;
     return { jobs, next_page_token: next };
+  }
+
+  /**
+   * A manual retry starts a new run under the same workflow id, and visibility lists every run.
+   * Keep one entry per job: the newest run. Only runs that ended failed, timed out or canceled
+   * can have been retried, so only those are checked against the job's current run.
+   */
+  private async currentRunsOnly(executions: temporal.api.workflow.v1.IWorkflowExecutionInfo[]): Promise<JobSummary[]> {
+    const seen = new Set<string>();
+    const out: JobSummary[] = [];
+    const checks = executions.map(async (e) => {
+      const job = summarize(e);
+      if (!job || !e.closeTime || !['failed', 'timed_out', 'canceled'].includes(job.status)) return job;
+      const latest = await this.client.workflow.getHandle(e.execution!.workflowId!).describe().catch(() => undefined);
+      return latest && latest.runId !== e.execution!.runId ? undefined : job;
+    });
+    for (const job of await Promise.all(checks)) {
+      if (!job || seen.has(job.id)) continue;
+      seen.add(job.id);
+      out.push(job);
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------ control

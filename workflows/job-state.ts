@@ -121,14 +121,19 @@ export class JobState implements ViewState {
     return refuseAction(action, this.status);
   }
 
-  requestPause(): void {
+  /** what the person who asked for the pause or resume said, recorded with the transition */
+  controlReason: string | null = null;
+
+  requestPause(reason?: string): void {
     this.pauseRequested = true;
+    this.controlReason = reason ?? null;
     this.controlError = null;
     this.bump();
   }
 
-  requestResume(): void {
+  requestResume(reason?: string): void {
     this.resumeRequested = true;
+    this.controlReason = reason ?? null;
     this.controlError = null;
     this.bump();
   }
@@ -143,14 +148,21 @@ export class JobState implements ViewState {
   enterPause(reason: string): void {
     this.pausedFrom = this.status;
     this.pauseRequested = false;
-    this.to('paused', reason);
+    this.to('paused', this.withAsked(reason));
   }
 
   leavePause(reason: string, into?: JobStatus): void {
     const back = into ?? this.pausedFrom ?? 'queued';
     this.resumeRequested = false;
     this.pausedFrom = null;
-    this.to(back, reason);
+    this.to(back, this.withAsked(reason));
+  }
+
+  /** A transition reason with the requester's own words, when they gave some. */
+  private withAsked(reason: string): string {
+    const asked = this.controlReason;
+    this.controlReason = null;
+    return asked ? `${reason}: ${asked}` : reason;
   }
 
   noteWaiting(reason: string): void {

@@ -74,13 +74,13 @@ function registerHandlers(job: JobState): void {
     const why = job.refuse(action);
     if (why) throw ApplicationFailure.create({ type: 'Conflict', message: why, nonRetryable: true });
   };
-  setHandler(msg.pauseUpdate, async (_req?: msg.ControlInput) => {
-    job.requestPause();
+  setHandler(msg.pauseUpdate, async (req?: msg.ControlInput) => {
+    job.requestPause(req?.reason);
     await condition(() => job.status === 'paused' || job.controlError !== null || job.completedAt !== null);
     return settledView(job, 'pause', job.status === 'paused');
   }, { validator: validator('pause') });
-  setHandler(msg.resumeUpdate, async (_req?: msg.ControlInput) => {
-    job.requestResume();
+  setHandler(msg.resumeUpdate, async (req?: msg.ControlInput) => {
+    job.requestResume(req?.reason);
     await condition(() => job.status !== 'paused' || job.controlError !== null);
     return settledView(job, 'resume', job.status !== 'paused');
   }, { validator: validator('resume') });
@@ -96,8 +96,8 @@ function registerHandlers(job: JobState): void {
     if (why) log.warn(`${action} signal ignored: ${why}`);
     else apply();
   };
-  setHandler(msg.pauseSignal, viaSignal('pause', () => job.requestPause()));
-  setHandler(msg.resumeSignal, viaSignal('resume', () => job.requestResume()));
+  setHandler(msg.pauseSignal, (req) => viaSignal('pause', () => job.requestPause(req?.reason))());
+  setHandler(msg.resumeSignal, (req) => viaSignal('resume', () => job.requestResume(req?.reason))());
   setHandler(msg.cancelSignal, (req) =>
     viaSignal('cancel', () => job.requestCancel(req?.reason ?? 'canceled by signal'))(),
   );

@@ -42,7 +42,7 @@ describe('master API: jobs', function () {
   });
 
   it('a whole job life through the API alone: create, status by uuid and by number, pause, resume, logs, completion', async () => {
-    const created = await api.post<JobView>('/jobs', { scenario: '720p30-h264', queue: 'live', priority: 'high', parameters: { duration: 10, preset: 'medium', bitrate: '2500k' } });
+    const created = await api.post<JobView>('/jobs', { scenario: '720p30-h264', queue: 'live', priority: 'high', engine: 'ffmpeg', parameters: { duration: 10, preset: 'medium', bitrate: '2500k' } });
     assert.equal(created.status, 201);
     const id = created.body.id;
     const seq = created.body.sequence_number;
@@ -78,6 +78,7 @@ describe('master API: jobs', function () {
     assert.equal(done.progress, 100);
     assert.deepEqual(done.parameters, { duration: 10, preset: 'medium', bitrate: '2500k' });
     assert.deepEqual(done.state_transitions.map((t) => t.to), ['queued', 'assigned', 'running', 'paused', 'running', 'completed']);
+    assert.match(done.state_transitions[4]!.reason, /encoder continued on api-worker: carry on/, 'the reason given is recorded');
     for (const field of ['id', 'sequence_number', 'scenario', 'confidence', 'engine', 'queue', 'priority', 'parameters', 'status', 'progress', 'node_id', 'node_name', 'created_at', 'started_at', 'completed_at', 'retry_count', 'max_retries', 'error', 'state_transitions', 'output', 'fps', 'speed', 'eta_seconds']) {
       assert.ok(field in done, `job view lacks ${field}`);
     }
@@ -116,5 +117,12 @@ describe('master API: jobs', function () {
     assert.equal(retried.body.id, j.id);
     assert.deepEqual(retried.body.state_transitions.slice(0, 6).map((t) => t.to), ['queued', 'assigned', 'running', 'canceled', 'retrying', 'queued']);
     await api.post(`/jobs/${j.id}/cancel`);
+    // both runs are in Temporal's visibility; the list shows the job once
+    const listed = await waitFor('the list to show the new run', async () => {
+      const l = await api.get<{ jobs: { id: string; retry_count: number }[] }>('/jobs?limit=500');
+      const mine = l.body.jobs.filter((x) => x.id === j.id);
+      return mine.length === 1 && mine[0]!.retry_count === 1 ? mine : undefined;
+    });
+    assert.equal(listed.length, 1);
   });
 });
