@@ -233,6 +233,10 @@ describe('deploy: Dockerfile', () => {
     assert.match(build, /RUN npm ci\b/);
     assert.match(build, /npm run build/);
     assert.match(build, /npm prune --omit=dev/);
+    // the Temporal bridge library the prune keeps is the one Node loads on this platform
+    assert.match(build, /! -name "\$\(uname -m\)-unknown-linux-gnu"/);
+    const arch = execFileSync('uname', ['-m']).toString().trim();
+    assert.ok(existsSync(path.join(REPO_ROOT, 'node_modules/@temporalio/core-bridge/releases', `${arch}-unknown-linux-gnu`, 'index.node')));
   });
 
   it('installs ffmpeg, GStreamer and setpriv from Debian — the same packages scripts/lib/setup.sh installs', () => {
