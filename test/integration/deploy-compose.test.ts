@@ -161,6 +161,16 @@ describe('deploy: docker-compose.yml', function () {
     assert.match(readRepoFile('Dockerfile'), /NVIDIA_DRIVER_CAPABILITIES=[^\n]*video/);
   });
 
+  it('runs the one-shot setup scripts from files it mounts', () => {
+    for (const name of ['temporal-schema', 'temporal-setup']) {
+      const svc = model.services[name]!;
+      assert.deepEqual(svc.entrypoint, ['/bin/sh']);
+      const script = svc.command![0]!;
+      const mount = svc.volumes!.find((v) => v.target === script);
+      assert.ok(mount && existsSync(mount.source), `${name} runs ${script}, mounted from the repository`);
+    }
+  });
+
   it('mounts files that exist, and pins every published image to a version', () => {
     for (const [name, svc] of Object.entries(model.services)) {
       for (const v of svc.volumes ?? []) {
