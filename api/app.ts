@@ -27,11 +27,32 @@ export interface AppOptions {
   onResponse?: (method: string, route: string, status: number) => void;
 }
 
+/** What the request line of an answer about one job carries (null where the answer does not say). */
+interface JobLogFields {
+  job_id: string;
+  attempt: number | null;
+  node: string | null;
+}
+
 declare module 'express-serve-static-core' {
   interface Locals {
     route?: string;
     principal?: Principal;
+    job?: JobLogFields;
   }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The job an answer is about: a job view names its attempt and node, a logs answer its id. */
+function jobOfAnswer(body: unknown): JobLogFields | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  const b = body as { id?: unknown; attempt?: unknown; node_id?: unknown; job_id?: unknown };
+  if (typeof b.id === 'string' && typeof b.attempt === 'number' && 'node_id' in b) {
+    return { job_id: b.id, attempt: b.attempt, node: typeof b.node_id === 'string' ? b.node_id : null };
+  }
+  if (typeof b.job_id === 'string') return { job_id: b.job_id, attempt: null, node: null };
+  return undefined;
 }
 
 function sendError(res: Response, status: number, message: string, headers: Record<string, string> = {}): void {
@@ -59,8 +80,9 @@ export function createApp(opts: AppOptions): express.Express {
     pinoHttp({
       logger: opts.logger,
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
-      customSuccessObject: (_req, res, val: object) => ({ ...val, route: (res as Response).locals.route ?? 'unmatched' }),
-      customErrorObject: (_req, res, _err, val: object) => ({ ...val, route: (res as Response).locals.route ?? 'unmatched' }),
+      // a line about one job carries job_id, attempt and node, like the workers' lines
+      customSuccessObject: (_req, res, val: object) => ({ ...val, route: (res as Response).locals.route ?? 'unmatched', ...(res as Response).locals.job }),
+      customErrorObject: (_req, res, _err, val: object) => ({ ...val, route: (res as Response).locals.route ?? 'unmatched', ...(res as Response).locals.job }),
       serializers: { req: (r: { method: string; url: string }) => ({ method: r.method, url: r.url }), res: (r: { statusCode: number }) => ({ status: r.statusCode }) },
     }),
   );
@@ -104,8 +126,11 @@ export function createApp(opts: AppOptions): express.Express {
 
   for (const route of ROUTES) {
     const handlers: express.RequestHandler[] = [
-      (_req, res, next) => {
+      (req, res, next) => {
         res.locals.route = route.path;
+        // a job named by its uuid: every answer's line carries it, refusals (401, 409, 429…) too
+        const ref = req.params.id;
+        if (route.path.startsWith('/jobs/:id') && typeof ref === 'string' && UUID.test(ref)) res.locals.job = { job_id: ref, attempt: null, node: null };
         next();
       },
     ];
@@ -183,5 +208,7 @@ async function run(route: RouteSpec, req: Request, res: Response, ctx: RouteCont
     throw new ApiError(400, `unknown query parameter${Object.keys(req.query as object).length > 1 ? 's' : ''}: ${Object.keys(req.query as object).join(', ')}`);
   }
   const result = await route.handler(req, ctx, { body, query });
+  const job = jobOfAnswer(result.body);
+  if (job) res.locals.job = job;
   res.status(result.status).json(result.body);
 }

@@ -24,13 +24,40 @@ export function createLogger(component: string, opts: { level?: string; format?:
 const EXPECTED_SDK_WARNINGS = [/^No activities registered/, /^No workflows registered/];
 
 type SdkLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+const PINO_LEVEL = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
+/** What ffrtmp's own workflow and activity code logs through the SDK (the SDK itself never uses these). */
+const USER_CODE = new Set(['workflow', 'activity']);
+const JOB_WORKFLOW_ID = /^job-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
-/** The Temporal SDK's logger interface, forwarded into pino (warnings and errors only). */
+/**
+ * The SDK's metadata as pino fields: an `error` becomes `err` (pino's serializer keeps its message
+ * and type; as `error` it would print as `{}`), and a job workflow's id gives the line its job_id,
+ * so every line about a job can be found by it, with attempt and node (null while unknown).
+ */
+export function sdkLogFields(meta: Record<string, unknown> = {}): Record<string, unknown> {
+  const { error, ...rest } = meta;
+  const fields: Record<string, unknown> = rest;
+  if (error !== undefined) fields.err = error;
+  const m = typeof rest.workflowId === 'string' ? JOB_WORKFLOW_ID.exec(rest.workflowId) : null;
+  if (m && fields.job_id === undefined) fields.job_id = m[1];
+  // the SDK drops null metadata: a job line whose attempt or node is not known yet says so
+  if (fields.job_id !== undefined) {
+    fields.attempt ??= null;
+    fields.node ??= null;
+  }
+  return fields;
+}
+
+/**
+ * The Temporal SDK's logger interface, forwarded into pino: the SDK's own messages at warning and
+ * error only (its info and debug lines are per task, too many to keep), ffrtmp's workflow and
+ * activity code at every level.
+ */
 export function sdkLogger(logger: Logger) {
   const log = (level: SdkLevel, message: string, meta?: Record<string, unknown>) => {
     if (level === 'WARN' && EXPECTED_SDK_WARNINGS.some((re) => re.test(message))) return;
-    if (level === 'WARN') logger.warn(meta ?? {}, message);
-    else if (level === 'ERROR') logger.error(meta ?? {}, message);
+    if (level !== 'WARN' && level !== 'ERROR' && !USER_CODE.has(String(meta?.sdkComponent))) return;
+    logger[PINO_LEVEL[level]](sdkLogFields(meta), message);
   };
   return {
     log,

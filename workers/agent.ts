@@ -11,7 +11,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createControlActivities, createEncodeActivity, createOrchestrationActivities, EncoderRegistry } from '../activities';
+import { createControlActivities, createEncodeActivity, createOrchestrationActivities, EncoderRegistry, jobLogContext } from '../activities';
 import type { Capability } from '../domain/encoders';
 import { nodeIdFromAddress, type NodeRegistration } from '../domain/nodes';
 import { encodeQueue, nodeQueue, ORCHESTRATION_QUEUE } from '../domain/queues';
@@ -82,6 +82,8 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
     identity: `${config.nodeName}@${nodeId}`,
     // encodes are stopped by the agent itself (below), never cut short by the SDK
     shutdownGraceTime: '7 days' as const,
+    // the SDK's lines about an encode or control activity carry job_id, attempt and node
+    interceptors: { activity: [jobLogContext(nodeId)] },
   };
 
   const encode = createEncodeActivity({

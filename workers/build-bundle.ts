@@ -9,6 +9,8 @@ import { workflowBundlePath } from './bundle-path';
 async function main(): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
+    // job_id, attempt and node on every log line inside a job's workflow
+    workflowInterceptorModules: [require.resolve('../workflows/log-context')],
     logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
   });
   await writeFile(workflowBundlePath(), code);

@@ -28,6 +28,7 @@ import { planRoute, type Route } from '../domain/routing';
 import { CODECS } from '../domain/scenarios';
 import type { ControlAction } from '../domain/states';
 import { JobState } from './job-state';
+import { setWorkflowLogFields } from './log-context';
 
 type AttemptOutcome =
   | { kind: 'completed' }
@@ -46,6 +47,8 @@ const { liveCapabilities } = proxyLocalActivities<OrchestrationActivities>({
 
 export async function transcodeJob(input: JobWorkflowInput): Promise<JobView> {
   const job = new JobState(input);
+  // every line logged in this workflow (the SDK's too) names the job, its attempt and node
+  setWorkflowLogFields(() => ({ job_id: job.input.id, attempt: job.attempt, node: job.current?.node_id ?? null }));
   registerHandlers(job);
   // `temporal workflow cancel` (a Temporal cancellation request) cancels the job like our own cancel
   CancellationScope.current().cancelRequested.catch(() => job.requestCancel('canceled through Temporal'));
