@@ -7,12 +7,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_RESOLVE_CONTEXT, type ResolveContext } from '../domain/resolve';
+import { envBool, envPort, envSeconds, parseEnv } from '../lib/env-config';
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const port = z.coerce.number().int().min(0).max(65535);
-const positive = z.coerce.number().positive();
+const bool = envBool;
+const port = envPort;
+const positive = envSeconds;
 
 export const masterEnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
@@ -72,12 +71,7 @@ export interface MasterConfig {
 export class ConfigError extends Error {}
 
 export function loadMasterConfig(env: NodeJS.ProcessEnv = process.env): MasterConfig {
-  const parsed = masterEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid master configuration:\n${lines.join('\n')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(masterEnvSchema, env, 'master', (m) => new ConfigError(m));
   const dataDir = path.resolve(e.FFRTMP_DATA_DIR);
 
   const keys = (e.FFMPEG_RTMP_API_KEY ?? '').split(',').map((k) => k.trim()).filter(Boolean);

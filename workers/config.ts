@@ -7,12 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { CAPABILITIES } from '../domain/encoders';
+import { envBool, envPort, envSeconds, parseEnv } from '../lib/env-config';
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const port = z.coerce.number().int().min(0).max(65535);
-const seconds = z.coerce.number().positive();
+const bool = envBool;
+const port = envPort;
+const seconds = envSeconds;
 const capabilityList = z
   .string()
   .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
@@ -92,12 +91,7 @@ function readKeyFile(file: string | undefined): string | undefined {
 }
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const parsed = workerEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`invalid worker configuration:\n${lines.join('\n')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(workerEnvSchema, env, 'worker');
   const dataDir = path.resolve(e.FFRTMP_DATA_DIR);
   return {
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE },
