@@ -6,6 +6,7 @@
  * the order in which the texts show it.
  */
 import type { JobLogs, MasterApi } from './client';
+import { politely, sleep } from './polling';
 import { isTerminal } from '../domain/states';
 
 export class LogFollower {
@@ -28,7 +29,6 @@ export class LogFollower {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Prints the logs, then new lines as they come, until the job ends. The job is read before its
@@ -37,8 +37,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function followLogs(api: MasterApi, id: string, print: (line: string) => void, intervalMs: number): Promise<JobLogs> {
   const follower = new LogFollower();
   for (;;) {
-    const view = await api.getJob(id);
-    const logs = await api.jobLogs(id);
+    const view = await politely(() => api.getJob(id));
+    const logs = await politely(() => api.jobLogs(id));
     for (const line of follower.next(logs.logs)) print(line);
     if (isTerminal(view.status)) return logs;
     await sleep(intervalMs);

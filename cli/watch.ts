@@ -8,6 +8,7 @@ import type { JobView } from '../domain/job';
 import { isTerminal } from '../domain/states';
 import type { MasterApi } from './client';
 import { EXIT, type ExitCode } from './exit-codes';
+import { politely, sleep } from './polling';
 import { formatDuration, paintStatus, type Output, type OutStream } from './output';
 
 export interface ProgressDisplay {
@@ -81,7 +82,6 @@ export function progressDisplay(stream: OutStream, out: Output): ProgressDisplay
   return stream.isTTY === true ? new BarDisplay(stream, out) : new LineDisplay(stream);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls the job until it ends; the display is stopped however the loop ends. */
 export async function followJob(api: MasterApi, id: string, display: ProgressDisplay, intervalMs: number): Promise<JobView> {
@@ -93,7 +93,7 @@ export async function followJob(api: MasterApi, id: string, display: ProgressDis
   process.once('SIGINT', onInterrupt);
   try {
     for (;;) {
-      const view = await api.getJob(id);
+      const view = await politely(() => api.getJob(id));
       display.update(view);
       if (isTerminal(view.status)) return view;
       await sleep(intervalMs);

@@ -182,7 +182,7 @@ export function registerJobs(program: Command, rt: Runtime): Command {
   for (const o of JOB_OPTIONS) submit.addOption(toCommanderOption(o));
   submit
     .option('--wait', 'follow the job to its end with a live progress bar; the exit code tells the outcome (0 completed, 1 not)')
-    .addOption(new Option('--interval <ms>', 'how often --wait asks for progress').argParser(parseInterval).default(500))
+    .addOption(new Option('--interval <ms>', 'how often --wait asks for progress (the default stays inside the API\'s default rate limit)').argParser(parseInterval).default(1000))
     .addHelpText('after', examples([
       ['ffrtmp jobs submit --scenario 4K60-h264 --duration 30', 'the spec example: a 30 s 4K60 H.264 encode of the test pattern'],
       ['ffrtmp jobs submit --scenario 1080p-h265 --bitrate 4M --preset slow --queue batch --priority low', 'a batch job with encoder settings'],
@@ -276,7 +276,7 @@ export function registerJobs(program: Command, rt: Runtime): Command {
     .command('watch')
     .description('follow a job to its end with a live progress bar; the exit code tells the outcome (0 completed, 1 not)')
     .argument('<id>', ID_HELP)
-    .addOption(new Option('--interval <ms>', 'how often to ask for progress').argParser(parseInterval).default(500))
+    .addOption(new Option('--interval <ms>', 'how often to ask for progress').argParser(parseInterval).default(1000))
     .addHelpText('after', examples([['ffrtmp jobs watch 123', 'percent, fps and ETA until job 123 ends']]))
     .action((id: string, opts: { interval: number }, cmd: Command) =>
       withSession(cmd, rt, async ({ api, out }) => {

@@ -232,6 +232,19 @@ describe('ffrtmp CLI against a real master', function () {
       assert.match(screen, /job \d+ completed in \d+(\.\d)? s \(attempt 1, \d+(\.\d)? fps\): \/.*\/output\.mp4/);
     });
 
+    it('--wait rides out the rate limit: a 429 waits for Retry-After, the job is followed to its end', async () => {
+      const limited = await startTestMaster({ FFRTMP_RATE_LIMIT_DISABLED: 'false', FFRTMP_RATE_LIMIT_BURST: '3', FFRTMP_RATE_LIMIT_PER_MINUTE: '60' });
+      try {
+        // polling every 100 ms against 3 requests per 3 s: it will be refused, and must not give up
+        const r = await ffrtmp(['--master', limited.url, 'jobs', 'submit', '--scenario', '240p30-h264', '--duration', '3', '--preset', 'veryslow', '--interval', '100', '--wait'], { env: userEnv() });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /^job \d+ completed on cli-worker$/m);
+        assert.match(await (await fetch(limited.metricsUrl)).text(), /ffrtmp_rate_limited_total\{principal="api-key"\} [1-9]/, 'the limit was met');
+      } finally {
+        await limited.stop();
+      }
+    });
+
     it('without a terminal: no bar, no colour, no escape sequence; NO_COLOR keeps a terminal plain too', async () => {
       const r = await run(['jobs', 'submit', '--scenario', '240p30-h264', '--duration', '1', '--wait']);
       assert.equal(r.code, 0, r.stderr);
