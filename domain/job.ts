@@ -262,6 +262,10 @@ export interface CarriedJobState {
   reason: string;
 }
 
+/** Memo keys of a job run: `job` (static fields, for lists) and `view` (the whole view, kept current). */
+export const SUMMARY_MEMO = 'job';
+export const VIEW_MEMO = 'view';
+
 export const JOB_WORKFLOW_ID_PREFIX = 'job-';
 export function jobWorkflowId(jobId: string): string {
   return JOB_WORKFLOW_ID_PREFIX + jobId;

@@ -16,7 +16,7 @@ import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temp
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { temporal } from '@temporalio/proto';
 import { findEncoder } from '../domain/encoders';
-import { jobWorkflowId, JOB_WORKFLOW_ID_PREFIX, type EncodeProgress, type JobRequest, type JobView, type JobWorkflowInput } from '../domain/job';
+import { jobWorkflowId, JOB_WORKFLOW_ID_PREFIX, SUMMARY_MEMO, VIEW_MEMO, type EncodeProgress, type JobRequest, type JobView, type JobWorkflowInput } from '../domain/job';
 import * as msg from '../domain/messages';
 import { ORCHESTRATION_QUEUE, priorityKey } from '../domain/queues';
 import { JobValidationError, resolveJob, type ResolveContext } from '../domain/resolve';
@@ -123,7 +123,7 @@ export class JobService {
           { key: SA.sequence, value: input.sequenceNumber },
         ],
         memo: {
-          job: {
+          [SUMMARY_MEMO]: {
             id: input.id,
             sequence_number: input.sequenceNumber,
             scenario: request.scenario,
@@ -209,8 +209,9 @@ export class JobService {
     const deadline = Date.now() + 1_000;
     for (;;) {
       const desc = await this.guard(() => handle.describe(), id);
-      if (desc.status.name !== 'RUNNING') return this.finalView(handle, desc.runId, id);
-      const view = await this.guard(() => handle.query(msg.viewQuery), id);
+      const published = desc.memo?.[VIEW_MEMO] as JobView | undefined;
+      if (desc.status.name !== 'RUNNING') return published ?? this.finalView(handle, desc.runId, id);
+      const view = published ?? (await this.guard(() => handle.query(msg.viewQuery), id));
       if (!LIVE_STATUSES.includes(view.status) || view.attempt === 0) return view;
       const live = liveDetails(desc.raw);
       if (live) {
@@ -251,17 +252,11 @@ export class JobService {
   async logs(idOrSequence: string): Promise<{ job_id: string; logs: string }> {
     const id = await this.resolveId(idOrSequence);
     const handle = this.handle(id);
-    const [logs, view] = await Promise.all([
-      this.guard(() => handle.query(msg.logsQuery), id),
-      this.guard(() => handle.query(msg.viewQuery), id),
-    ]);
-    let text = logs;
-    if (LIVE_STATUSES.includes(view.status)) {
-      const live = liveDetails((await this.guard(() => handle.describe(), id)).raw);
-      if (live?.command) {
-        text += `\n=== Command Execution ===\nCommand: ${live.command}\n\n=== STDERR (live tail) ===\n${(live.stderr_tail ?? []).join('\n')}\n`;
-      }
-    }
+    const [logs, desc] = await Promise.all([this.guard(() => handle.query(msg.logsQuery), id), this.guard(() => handle.describe(), id)]);
+    const live = desc.status.name === 'RUNNING' ? liveDetails(desc.raw) : undefined;
+    const text = live?.command
+      ? `${logs}\n=== Command Execution ===\nCommand: ${live.command}\n\n=== STDERR (live tail) ===\n${(live.stderr_tail ?? []).join('\n')}\n`
+      : logs;
     return { job_id: id, logs: text };
   }
 
@@ -389,7 +384,7 @@ export class JobService {
 }
 
 function summarize(e: temporal.api.workflow.v1.IWorkflowExecutionInfo): JobSummary | undefined {
-  const memoPayload = e.memo?.fields?.job;
+  const memoPayload = e.memo?.fields?.[SUMMARY_MEMO];
   if (!memoPayload) return undefined;
   const memo = defaultPayloadConverter.fromPayload<Omit<JobSummary, 'status' | 'node_id' | 'retry_count' | 'completed_at'>>(memoPayload as Payload);
   const sa = decodeTypedSearchAttributes(e.searchAttributes?.indexedFields);

@@ -17,11 +17,12 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  upsertMemo,
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import type { EncodeActivities, EncodeFailureDetails, NodeControlActivities, OrchestrationActivities } from '../domain/activities';
 import { FAILURE } from '../domain/activities';
-import { backoffMs, type EncodeResult, type JobView, type JobWorkflowInput } from '../domain/job';
+import { VIEW_MEMO, backoffMs, type EncodeResult, type JobView, type JobWorkflowInput } from '../domain/job';
 import * as msg from '../domain/messages';
 import { nodeQueue, priorityKey } from '../domain/queues';
 import { planRoute, type Route } from '../domain/routing';
@@ -50,11 +51,13 @@ export async function transcodeJob(input: JobWorkflowInput): Promise<JobView> {
   // every line logged in this workflow (the SDK's too) names the job, its attempt and node
   setWorkflowLogFields(() => ({ job_id: job.input.id, attempt: job.attempt, node: job.current?.node_id ?? null }));
   registerHandlers(job);
+  publishViews(job);
   // `temporal workflow cancel` (a Temporal cancellation request) cancels the job like our own cancel
   CancellationScope.current().cancelRequested.catch(() => job.requestCancel('canceled through Temporal'));
 
   await CancellationScope.nonCancellable(() => runJob(job));
   await condition(allHandlersFinished);
+  upsertMemo({ [VIEW_MEMO]: job.view() });
 
   if (job.status === 'failed' || job.status === 'timed_out') {
     // the execution fails too, so the Web UI shows it red; the final view rides along as details
@@ -66,6 +69,21 @@ export async function transcodeJob(input: JobWorkflowInput): Promise<JobView> {
     });
   }
   return job.view();
+}
+
+/**
+ * The job view, published as the run's memo once per workflow task that changed it: GET /jobs/{id}
+ * reads it with one describe call — no query, so no worker round trip and no replay.
+ */
+function publishViews(job: JobState): void {
+  void (async () => {
+    let published = -1;
+    for (;;) {
+      await condition(() => job.rev !== published);
+      published = job.rev;
+      upsertMemo({ [VIEW_MEMO]: job.view() });
+    }
+  })();
 }
 
 function registerHandlers(job: JobState): void {
