@@ -121,7 +121,9 @@ export function createEncodeActivity(deps: EncodeDeps) {
 
     deps.registry.open(jobId, attempt);
     const workflow = ctx.client.workflow.getHandle(jobWorkflowId(jobId));
-    await workflow
+    // reported while the encoder starts, not before: the first-frame report waits for this one,
+    // so the workflow sees them in order
+    const reportedStart = workflow
       .signal(encodeStartedSignal, { attempt, nodeId: deps.node.id, nodeName: deps.node.name })
       .catch((err: Error) => log.warn({ err: err.message }, 'could not report assignment'));
 
@@ -144,8 +146,8 @@ export function createEncodeActivity(deps: EncodeDeps) {
         last = snap;
         if (!firstFrameSent && snap.frame > 0) {
           firstFrameSent = true;
-          void workflow
-            .signal(encodeRunningSignal, { attempt })
+          void reportedStart
+            .then(() => workflow.signal(encodeRunningSignal, { attempt }))
             .catch((err: Error) => log.warn({ err: err.message }, 'could not report the first frame'));
         }
       },
