@@ -3,14 +3,9 @@ import type { JobView } from '../../domain/job';
 import { startWorker, type WorkerAgent } from '../helpers/cluster';
 import { startTestMaster, type ApiClient, type TestMaster } from '../helpers/master';
 import { encodersOfJob, processState } from '../helpers/processes';
+import { jobStatus } from '../helpers/jobs';
 import { waitFor } from '../helpers/wait';
 
-async function untilStatus(api: ApiClient, id: string | number, statuses: string[], timeoutMs = 60_000): Promise<JobView> {
-  return waitFor<JobView>(`job ${id} to be ${statuses.join('|')}`, async () => {
-    const r = await api.get<JobView>(`/jobs/${id}`);
-    return r.status === 200 && statuses.includes(r.body.status) ? r.body : undefined;
-  }, { timeoutMs, intervalMs: 50 });
-}
 
 describe('master API: jobs', function () {
   this.timeout(180_000);
@@ -38,7 +33,7 @@ describe('master API: jobs', function () {
     assert.equal(j.status, 'queued');
     assert.ok(!Number.isNaN(Date.parse(j.created_at)));
     assert.deepEqual([j.confidence, j.engine, j.queue, j.priority], ['auto', 'auto', 'default', 'medium']);
-    await untilStatus(api, j.id, ['completed']);
+    await jobStatus(api, j.id, ['completed']);
   });
 
   it('a whole job life through the API alone: create, status by uuid and by number, pause, resume, logs, completion', async () => {
@@ -47,7 +42,7 @@ describe('master API: jobs', function () {
     const id = created.body.id;
     const seq = created.body.sequence_number;
 
-    const running = await untilStatus(api, seq, ['running']);
+    const running = await jobStatus(api, seq, ['running']);
     assert.equal(running.id, id);
     assert.equal(running.node_id, worker.nodeId);
     assert.equal(running.node_name, 'api-worker');
@@ -72,7 +67,7 @@ describe('master API: jobs', function () {
     assert.equal(logsWhileRunning.status, 200);
     assert.equal(logsWhileRunning.body.job_id, id);
 
-    const done = await untilStatus(api, id, ['completed', 'failed']);
+    const done = await jobStatus(api, id, ['completed', 'failed']);
     assert.equal(done.status, 'completed');
     assert.ok(done.completed_at);
     assert.equal(done.progress, 100);
@@ -89,7 +84,7 @@ describe('master API: jobs', function () {
 
   it('409 for transitions the state machine forbids; 404 for unknown jobs', async () => {
     const j = (await api.post<JobView>('/jobs', { scenario: '720p30-h264', parameters: { duration: 30, preset: 'medium' } })).body;
-    await untilStatus(api, j.id, ['running']);
+    await jobStatus(api, j.id, ['running']);
     const resume = await api.post(`/jobs/${j.id}/resume`);
     assert.equal(resume.status, 409);
     assert.deepEqual(resume.body, { error: 'cannot resume a job that is running (allowed from: paused)', status: 409 });

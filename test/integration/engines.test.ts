@@ -3,11 +3,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { JobParameters, JobView } from '../../domain/job';
+import type { JobParameters } from '../../domain/job';
 import type { CreateJobBody } from '../../domain/schemas';
 import type { JobService } from '../../lib/job-service';
 import { jobService, mediaFile, startWorker, type WorkerAgent } from '../helpers/cluster';
 import { RtmpServer } from '../helpers/rtmp-server';
+import { jobFinished } from '../helpers/jobs';
 import { waitFor } from '../helpers/wait';
 
 const body = (scenario: string, engine: 'auto' | 'ffmpeg' | 'gstreamer', parameters: JobParameters, extra: Partial<CreateJobBody> = {}): CreateJobBody => ({
@@ -20,12 +21,6 @@ const body = (scenario: string, engine: 'auto' | 'ffmpeg' | 'gstreamer', paramet
   ...extra,
 });
 
-async function finished(jobs: JobService, id: string, timeoutMs = 120_000): Promise<JobView> {
-  return waitFor<JobView>(`job ${id} to finish`, async () => {
-    const v = await jobs.get(id);
-    return ['completed', 'failed', 'timed_out', 'canceled'].includes(v.status) ? v : undefined;
-  }, { timeoutMs, intervalMs: 100 });
-}
 
 function probe(file: string): { codec: string; width: number; height: number; fps: number; duration: number; audio: string | null } {
   const out = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height,avg_frame_rate:format=duration', '-of', 'json', file]).toString()) as {
@@ -84,7 +79,7 @@ describe('engines, scenarios, inputs, RTMP and confidence', function () {
             this.skip();
           }
           const job = await jobs.create(body(scenario, engine, { duration: 0.5, preset: FASTEST[engine]![codec]!, bitrate: '2M' }));
-          const done = await finished(jobs, job.id);
+          const done = await jobFinished(jobs, job.id);
           assert.equal(done.status, 'completed', `${done.error}`);
           assert.deepEqual([done.engine_used, done.encoder], [engine, encoder]);
           const p = probe(done.output!.path!);
@@ -99,10 +94,10 @@ describe('engines, scenarios, inputs, RTMP and confidence', function () {
   });
 
   it('engine=auto picks GStreamer for the live queue and FFmpeg otherwise, and says why', async () => {
-    const live = await finished(jobs, (await jobs.create(body('240p30-h264', 'auto', { duration: 1 }, { queue: 'live' }))).id);
+    const live = await jobFinished(jobs, (await jobs.create(body('240p30-h264', 'auto', { duration: 1 }, { queue: 'live' }))).id);
     assert.deepEqual([live.status, live.engine_used, live.encoder], ['completed', 'gstreamer', 'x264enc']);
     assert.match(live.routing!, /engine=auto: GStreamer for the live queue/);
-    const batch = await finished(jobs, (await jobs.create(body('240p30-h264', 'auto', { duration: 1 }, { queue: 'batch' }))).id);
+    const batch = await jobFinished(jobs, (await jobs.create(body('240p30-h264', 'auto', { duration: 1 }, { queue: 'batch' }))).id);
     assert.deepEqual([batch.engine_used, batch.encoder], ['ffmpeg', 'libx264']);
   });
 
@@ -115,7 +110,7 @@ describe('engines, scenarios, inputs, RTMP and confidence', function () {
 
     for (const engine of ['ffmpeg', 'gstreamer'] as const) {
       it(`a file under the media root, with ${engine}: scaled to the scenario, no longer than the input`, async () => {
-        const done = await finished(jobs, (await jobs.create(body('240p30-h264', engine, { input: 'clips/source.mp4', duration: 10 }))).id);
+        const done = await jobFinished(jobs, (await jobs.create(body('240p30-h264', engine, { input: 'clips/source.mp4', duration: 10 }))).id);
         assert.equal(done.status, 'completed', `${done.error}`);
         const p = probe(done.output!.path!);
         assert.deepEqual([p.width, p.height, Math.round(p.fps)], [426, 240, 30]);
@@ -141,7 +136,7 @@ describe('engines, scenarios, inputs, RTMP and confidence', function () {
         await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
         try {
           const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/source.mp4`;
-          const done = await finished(jobs, (await jobs.create(body('240p30-h264', engine, { input: url, duration: 2 }))).id);
+          const done = await jobFinished(jobs, (await jobs.create(body('240p30-h264', engine, { input: url, duration: 2 }))).id);
           assert.equal(done.status, 'completed', `${done.error}`);
           assert.ok(Math.abs(probe(done.output!.path!).duration - 2) < 0.3);
         } finally {
@@ -166,7 +161,7 @@ describe('engines, scenarios, inputs, RTMP and confidence', function () {
       it(`streams in real time with ${engine}; the received stream has the resolution, fps and codec asked for`, async () => {
         const key = `stream-${engine}`;
         const started = Date.now();
-        const done = await finished(jobs, (await jobs.create(body('360p30-h264', engine, { duration: 3, output_mode: 'rtmp', rtmp_url: rtmp.url(key), preset: 'veryfast' }))).id);
+        const done = await jobFinished(jobs, (await jobs.create(body('360p30-h264', engine, { duration: 3, output_mode: 'rtmp', rtmp_url: rtmp.url(key), preset: 'veryfast' }))).id);
         assert.equal(done.status, 'completed', `${done.error}`);
         assert.ok(Date.now() - started >= 2_900, 'a 3 s stream takes at least 3 s');
         assert.equal(done.output?.url, rtmp.url(key));
@@ -192,7 +187,7 @@ describe('engines, scenarios, inputs, RTMP and confidence', function () {
         return v.retry_count >= 1 ? v : undefined;
       });
       await rtmp.start(rtmp.port);
-      const done = await finished(jobs, job.id);
+      const done = await jobFinished(jobs, job.id);
       assert.equal(done.status, 'completed', `${done.error}`);
       assert.equal(done.attempts[0]!.outcome, 'failed');
       assert.match(done.attempts[0]!.error!, /ffmpeg (exited with code|was killed)/);
@@ -201,20 +196,20 @@ describe('engines, scenarios, inputs, RTMP and confidence', function () {
 
   describe('confidence', () => {
     it('low: only that the output exists and is not empty', async () => {
-      const done = await finished(jobs, (await jobs.create(body('240p30-h264', 'ffmpeg', { duration: 1 }, { confidence: 'low' }))).id);
+      const done = await jobFinished(jobs, (await jobs.create(body('240p30-h264', 'ffmpeg', { duration: 1 }, { confidence: 'low' }))).id);
       assert.equal(done.verification?.level, 'low');
       assert.deepEqual(done.verification?.checks.map((c) => c.name), ['output size']);
     });
 
     it('medium: duration, resolution, codec and frame count confirmed by ffprobe', async () => {
-      const done = await finished(jobs, (await jobs.create(body('240p30-h264', 'ffmpeg', { duration: 2 }, { confidence: 'medium' }))).id);
+      const done = await jobFinished(jobs, (await jobs.create(body('240p30-h264', 'ffmpeg', { duration: 2 }, { confidence: 'medium' }))).id);
       assert.deepEqual(done.verification?.checks.map((c) => [c.name, c.ok]), [['output size', true], ['duration', true], ['resolution', true], ['codec', true], ['frame count', true]]);
       assert.equal(done.verification?.checks.find((c) => c.name === 'frame count')?.actual, '60');
     });
 
     for (const engine of ['ffmpeg', 'gstreamer'] as const) {
       it(`high, with ${engine}: a full decode, and PSNR and SSIM against the regenerated source`, async () => {
-        const done = await finished(jobs, (await jobs.create(body('240p30-h264', engine, { duration: 2, bitrate: '800k' }, { confidence: 'high' }))).id);
+        const done = await jobFinished(jobs, (await jobs.create(body('240p30-h264', engine, { duration: 2, bitrate: '800k' }, { confidence: 'high' }))).id);
         assert.equal(done.status, 'completed', `${done.error}`);
         assert.equal(done.verification?.level, 'high');
         assert.ok(done.verification?.checks.some((c) => c.name === 'full decode' && c.ok));
@@ -227,7 +222,7 @@ describe('engines, scenarios, inputs, RTMP and confidence', function () {
       // 1 s of video in a 3 s file: the container promises more frames than there are
       const broken = await mediaFile('clips/short-video.mkv', '');
       execFileSync('ffmpeg', ['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30:duration=1', '-f', 'lavfi', '-i', 'sine=duration=3', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-y', broken]);
-      const done = await finished(jobs, (await jobs.create(body('240p30-h264', 'ffmpeg', { input: 'clips/short-video.mkv', duration: 3, max_retries: 0 }, { confidence: 'medium' }))).id);
+      const done = await jobFinished(jobs, (await jobs.create(body('240p30-h264', 'ffmpeg', { input: 'clips/short-video.mkv', duration: 3, max_retries: 0 }, { confidence: 'medium' }))).id);
       assert.equal(done.status, 'failed');
       assert.match(done.error!, /verification \(medium\) failed: .*frame count 3\d \(expected 90 ±2\)/);
       const logs = (await jobs.logs(done.id)).logs;

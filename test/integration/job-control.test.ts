@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { JobParameters, JobView } from '../../domain/job';
+import type { JobParameters } from '../../domain/job';
 import type { CreateJobBody } from '../../domain/schemas';
 import { ApiError } from '../../lib/errors';
 import type { JobService } from '../../lib/job-service';
@@ -11,6 +11,7 @@ import { ORCHESTRATION_QUEUE } from '../../domain/queues';
 import { resolveJob } from '../../domain/resolve';
 import { cluster, jobService, mediaFile, startWorker, testResolveContext, type WorkerAgent } from '../helpers/cluster';
 import { cpuSeconds, encodersOfJob, processState } from '../helpers/processes';
+import { jobWhere, statusIs } from '../helpers/jobs';
 import { waitFor } from '../helpers/wait';
 
 const body = (parameters: JobParameters, scenario = '720p30-h264'): CreateJobBody => ({
@@ -22,14 +23,7 @@ const body = (parameters: JobParameters, scenario = '720p30-h264'): CreateJobBod
   parameters,
 });
 
-async function until(jobs: JobService, id: string, what: (v: JobView) => boolean, label: string, timeoutMs = 60_000): Promise<JobView> {
-  return waitFor<JobView>(label, async () => {
-    const v = await jobs.get(id);
-    return what(v) ? v : undefined;
-  }, { timeoutMs, intervalMs: 50 });
-}
 
-const statusIs = (...s: string[]) => (v: JobView) => s.includes(v.status);
 
 async function encoderPid(jobId: string): Promise<number> {
   return waitFor('the encoder process', () => encodersOfJob(jobId)[0]?.pid, { timeoutMs: 20_000, intervalMs: 20 });
@@ -57,7 +51,7 @@ describe('job workflow: control, timeouts and retries', function () {
 
   it('cancel stops the encoder process group within 2 s and removes its partial output', async () => {
     const job = await jobs.create(body({ duration: 120, preset: 'medium' }));
-    await until(jobs, job.id, statusIs('running'), 'running');
+    await jobWhere(jobs, job.id, statusIs('running'), 'running');
     const pid = await encoderPid(job.id);
     const { root } = await cluster();
     const jobDir = path.join(root, 'data', 'outputs', job.id);
@@ -75,7 +69,7 @@ describe('job workflow: control, timeouts and retries', function () {
 
   it('pause suspends the running encoder (CPU stops) and resume continues the same process to completion', async () => {
     const job = await jobs.create(body({ duration: 12, preset: 'medium' }));
-    await until(jobs, job.id, (v) => v.status === 'running' && v.progress > 5, 'running with progress');
+    await jobWhere(jobs, job.id, (v) => v.status === 'running' && v.progress > 5, 'running with progress');
     const pid = await encoderPid(job.id);
 
     const paused = await jobs.control(job.id, 'pause');
@@ -92,7 +86,7 @@ describe('job workflow: control, timeouts and retries', function () {
     await waitFor('CPU time rising again', () => cpuSeconds(pid) > cpuB + 0.2, { timeoutMs: 5_000 });
     assert.deepEqual(encodersOfJob(job.id).map((p) => p.pid), [pid], 'the same encoder process continues');
 
-    const done = await until(jobs, job.id, statusIs('completed', 'failed', 'timed_out'), 'completion');
+    const done = await jobWhere(jobs, job.id, statusIs('completed', 'failed', 'timed_out'), 'completion');
     assert.equal(done.status, 'completed');
     assert.ok(progressWhilePaused < 100);
     assert.deepEqual(done.state_transitions.map((t) => t.to), ['queued', 'assigned', 'running', 'paused', 'running', 'completed']);
@@ -100,7 +94,7 @@ describe('job workflow: control, timeouts and retries', function () {
 
   it('a paused queued job is not dispatched until resumed', async () => {
     const blocker = await jobs.create(body({ duration: 120, preset: 'medium' }));
-    await until(jobs, blocker.id, statusIs('running'), 'blocker running');
+    await jobWhere(jobs, blocker.id, statusIs('running'), 'blocker running');
     const waiting = await jobs.create(body({ duration: 1, preset: 'ultrafast' }, '240p30-h264'));
     const paused = await jobs.control(waiting.id, 'pause');
     assert.equal(paused.status, 'paused');
@@ -116,17 +110,17 @@ describe('job workflow: control, timeouts and retries', function () {
       await new Promise((r) => setTimeout(r, 100));
     }
     await jobs.control(waiting.id, 'resume');
-    const done = await until(jobs, waiting.id, statusIs('completed', 'failed'), 'completion');
+    const done = await jobWhere(jobs, waiting.id, statusIs('completed', 'failed'), 'completion');
     assert.equal(done.status, 'completed');
     assert.deepEqual(done.state_transitions.map((t) => t.to), ['queued', 'paused', 'queued', 'assigned', 'running', 'completed']);
   });
 
   it('forbidden transitions are rejected: resume of a running job, cancel/pause of a completed one', async () => {
     const job = await jobs.create(body({ duration: 10, preset: 'medium' }));
-    await until(jobs, job.id, statusIs('running'), 'running');
+    await jobWhere(jobs, job.id, statusIs('running'), 'running');
     await expectConflict(jobs.control(job.id, 'resume'), /cannot resume a job that is running/);
     await expectConflict(jobs.retry(job.id), /cannot retry a job that is running/);
-    const done = await until(jobs, job.id, statusIs('completed'), 'completed');
+    const done = await jobWhere(jobs, job.id, statusIs('completed'), 'completed');
     await expectConflict(jobs.control(done.id, 'cancel'), /cannot cancel a job that is completed/);
     await expectConflict(jobs.control(done.id, 'pause'), /cannot pause a job that is completed/);
     await expectConflict(jobs.retry(done.id), /cannot retry a job that is completed/);
@@ -134,7 +128,7 @@ describe('job workflow: control, timeouts and retries', function () {
 
   it('an attempt past its deadline times out; the job ends timed_out when no retries are left', async () => {
     const job = await jobs.create(body({ duration: 120, preset: 'medium', timeout: 2, max_retries: 0 }));
-    const done = await until(jobs, job.id, statusIs('timed_out', 'completed', 'failed'), 'timed out');
+    const done = await jobWhere(jobs, job.id, statusIs('timed_out', 'completed', 'failed'), 'timed out');
     assert.equal(done.status, 'timed_out');
     assert.match(done.error ?? '', /exceeded its deadline of 2 s/);
     await waitFor('encoder gone', () => encodersOfJob(job.id).length === 0, { timeoutMs: 3_000 });
@@ -144,27 +138,27 @@ describe('job workflow: control, timeouts and retries', function () {
     const stallJobs = await jobService({ stallTimeoutMs: 2_000 });
     // paused for longer than the stall interval, then resumed: completes
     const calm = await stallJobs.create(body({ duration: 8, preset: 'medium', max_retries: 0 }));
-    await until(stallJobs, calm.id, statusIs('running'), 'running');
+    await jobWhere(stallJobs, calm.id, statusIs('running'), 'running');
     await stallJobs.control(calm.id, 'pause');
     await new Promise((r) => setTimeout(r, 3_000)); // longer than the stall interval, on purpose
     await stallJobs.control(calm.id, 'resume');
-    const ok = await until(stallJobs, calm.id, statusIs('completed', 'timed_out', 'failed'), 'calm job done');
+    const ok = await jobWhere(stallJobs, calm.id, statusIs('completed', 'timed_out', 'failed'), 'calm job done');
     assert.equal(ok.status, 'completed', ok.error ?? '');
 
     // an encoder frozen behind our back (SIGSTOP from outside) makes no progress: a stall
     const frozen = await stallJobs.create(body({ duration: 60, preset: 'medium', max_retries: 0 }));
-    await until(stallJobs, frozen.id, statusIs('running'), 'running');
+    await jobWhere(stallJobs, frozen.id, statusIs('running'), 'running');
     process.kill(await encoderPid(frozen.id), 'SIGSTOP');
-    const done = await until(stallJobs, frozen.id, statusIs('timed_out', 'completed', 'failed'), 'stall detected', 20_000);
+    const done = await jobWhere(stallJobs, frozen.id, statusIs('timed_out', 'completed', 'failed'), 'stall detected', 20_000);
     assert.equal(done.status, 'timed_out');
     assert.match(done.error ?? '', /stalled: no progress for 2 s/);
   });
 
   it('a retryable failure retries automatically with backoff and then completes', async () => {
     const job = await jobs.create(body({ duration: 10, preset: 'medium' }));
-    await until(jobs, job.id, statusIs('running'), 'running');
+    await jobWhere(jobs, job.id, statusIs('running'), 'running');
     process.kill(await encoderPid(job.id), 'SIGKILL'); // injected failure: the encoder dies
-    const done = await until(jobs, job.id, statusIs('completed', 'failed', 'timed_out'), 'completion', 90_000);
+    const done = await jobWhere(jobs, job.id, statusIs('completed', 'failed', 'timed_out'), 'completion', 90_000);
     assert.equal(done.status, 'completed', done.error ?? '');
     assert.equal(done.retry_count, 1);
     assert.equal(done.attempt, 2);
@@ -177,7 +171,7 @@ describe('job workflow: control, timeouts and retries', function () {
   it('a non-retryable failure (input that is not media) fails at once with a message that says why', async () => {
     await mediaFile('not-video.txt', 'this is not a video\n');
     const job = await jobs.create(body({ duration: 2, input: 'not-video.txt' }));
-    const done = await until(jobs, job.id, statusIs('failed', 'completed'), 'failed');
+    const done = await jobWhere(jobs, job.id, statusIs('failed', 'completed'), 'failed');
     assert.equal(done.status, 'failed');
     assert.equal(done.retry_count, 0);
     assert.equal(done.attempt, 1);
@@ -197,21 +191,21 @@ describe('job workflow: control, timeouts and retries', function () {
     };
     input.spec.encoder = 'libdoesnotexist';
     await client.workflow.start('transcodeJob', { workflowId: jobWorkflowId(id), taskQueue: ORCHESTRATION_QUEUE, args: [input] });
-    const done = await until(jobs, id, statusIs('failed', 'completed'), 'failed');
+    const done = await jobWhere(jobs, id, statusIs('failed', 'completed'), 'failed');
     assert.equal(done.retry_count, 0);
     assert.match(done.error ?? '', /encoder libdoesnotexist is not available on test-worker-\d+/);
   });
 
   it('a manual retry of a failed job runs on the same id and keeps earlier transitions and logs', async () => {
     const job = await jobs.create(body({ duration: 6, preset: 'medium', max_retries: 0 }));
-    await until(jobs, job.id, statusIs('running'), 'running');
+    await jobWhere(jobs, job.id, statusIs('running'), 'running');
     process.kill(await encoderPid(job.id), 'SIGKILL');
-    const failed = await until(jobs, job.id, statusIs('failed'), 'failed');
+    const failed = await jobWhere(jobs, job.id, statusIs('failed'), 'failed');
     assert.equal(failed.attempt, 1);
 
     const retried = await jobs.retry(String(failed.sequence_number));
     assert.equal(retried.id, job.id);
-    const done = await until(jobs, job.id, statusIs('completed', 'failed'), 'completed after retry');
+    const done = await jobWhere(jobs, job.id, statusIs('completed', 'failed'), 'completed after retry');
     assert.equal(done.status, 'completed');
     assert.equal(done.attempt, 2);
     assert.deepEqual(done.state_transitions.slice(0, 4).map((t) => t.to), ['queued', 'assigned', 'running', 'failed']);

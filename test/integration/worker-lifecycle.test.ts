@@ -7,6 +7,7 @@ import { freePort } from '../../lib/dev-server';
 import { cluster, restartTemporal, startWorker, type WorkerAgent } from '../helpers/cluster';
 import { TEST_KEY, startTestMaster, type ApiClient, type TestMaster } from '../helpers/master';
 import { encodersOfJob } from '../helpers/processes';
+import { jobStatus } from '../helpers/jobs';
 import { waitFor } from '../helpers/wait';
 
 interface PromMetric {
@@ -20,12 +21,6 @@ async function scrape(port: number): Promise<Map<string, PromMetric>> {
   return new Map((parsePrometheusTextFormat(text) as PromMetric[]).map((m) => [m.name, m]));
 }
 
-async function untilStatus(api: ApiClient, id: string, statuses: string[], timeoutMs = 60_000): Promise<JobView> {
-  return waitFor<JobView>(`job to be ${statuses.join('|')}`, async () => {
-    const v = (await api.get<JobView>(`/jobs/${id}`)).body;
-    return statuses.includes(v.status) ? v : undefined;
-  }, { timeoutMs, intervalMs: 100 });
-}
 
 describe('worker agents: registration, drain, metrics and power, losing the master or Temporal', function () {
   this.timeout(240_000);
@@ -66,7 +61,7 @@ describe('worker agents: registration, drain, metrics and power, losing the mast
     assert.deepEqual(node.capabilities, ['cpu']);
 
     const job = (await api.post<JobView>('/jobs', { scenario: '720p30-h264', parameters: { duration: 4, preset: 'medium', hardware: 'cpu' } })).body;
-    await untilStatus(api, job.id, ['running']);
+    await jobStatus(api, job.id, ['running']);
     const during = await waitFor('heartbeat with a running job', async () => {
       const n = (await api.get<NodeView>(`/nodes/${w.nodeId}`)).body;
       return n.load?.running_jobs === 1 ? n : undefined;
@@ -78,7 +73,7 @@ describe('worker agents: registration, drain, metrics and power, losing the mast
     });
     assert.equal(live.get('ffmpeg_running_jobs')!.metrics[0]!.value, '1');
 
-    const done = await untilStatus(api, job.id, ['completed', 'failed']);
+    const done = await jobStatus(api, job.id, ['completed', 'failed']);
     assert.equal(done.status, 'completed');
     assert.equal(done.power_source, 'estimate', 'no sensor on this machine: an estimate, labelled so');
     assert.ok(done.energy_joules! > 0 && done.avg_power_watts! > 0 && done.cpu_seconds! > 0, JSON.stringify(done));
@@ -107,7 +102,7 @@ describe('worker agents: registration, drain, metrics and power, losing the mast
     const w = await linked('drain-node', { FFRTMP_EXIT_ON_DRAIN: 'true' });
     await waitFor('registered', async () => (await api.get(`/nodes/${w.nodeId}`)).status === 200);
     const running = (await api.post<JobView>('/jobs', { scenario: '720p30-h264', parameters: { duration: 6, preset: 'medium', hardware: 'cpu' } })).body;
-    const r = await untilStatus(api, running.id, ['running']);
+    const r = await jobStatus(api, running.id, ['running']);
     assert.equal(r.node_id, w.nodeId);
 
     const del = await api.delete<NodeView>(`/nodes/${w.nodeId}`);
@@ -115,14 +110,14 @@ describe('worker agents: registration, drain, metrics and power, losing the mast
     await waitFor('the worker heard it', () => w.logs.some((l) => l.includes('draining: no new work')), { timeoutMs: 10_000 });
     const later = (await api.post<JobView>('/jobs', { scenario: '240p30-h264', parameters: { duration: 1, hardware: 'cpu' } })).body;
 
-    const done = await untilStatus(api, running.id, ['completed', 'failed', 'canceled']);
+    const done = await jobStatus(api, running.id, ['completed', 'failed', 'canceled']);
     assert.equal(done.status, 'completed', 'the running job finished on the draining node');
     assert.equal(done.attempts.length, 1);
     assert.equal(await w.exited, 0);
     assert.equal((await api.get<JobView>(`/jobs/${later.id}`)).body.status, 'queued', 'the drained node took no new work');
 
     const other = await linked('after-drain');
-    const laterDone = await untilStatus(api, later.id, ['completed']);
+    const laterDone = await jobStatus(api, later.id, ['completed']);
     assert.equal(laterDone.node_id, other.nodeId);
     await other.stop();
   });
@@ -136,13 +131,13 @@ describe('worker agents: registration, drain, metrics and power, losing the mast
     assert.ok(w.logs.some((l) => l.includes('registered again with the master') || l.includes('registered with the master')));
 
     const job = (await api.post<JobView>('/jobs', { scenario: '720p30-h264', parameters: { duration: 8, preset: 'medium', hardware: 'cpu' } })).body;
-    await untilStatus(api, job.id, ['running']);
+    await jobStatus(api, job.id, ['running']);
     await master.stop(); // the master goes away mid-job
     await waitFor('the worker noticed', () => w.logs.some((l) => l.includes('master unreachable')), { timeoutMs: 10_000 });
     assert.equal(encodersOfJob(job.id).length, 1, 'the encode keeps running');
     master = await startTestMaster({ FFRTMP_RUN_WORKFLOWS: 'true', FFRTMP_NODE_HEARTBEAT_SECONDS: '1', FFRTMP_API_PORT: String(apiPort) });
     api = master.api;
-    const done = await untilStatus(api, job.id, ['completed', 'failed']);
+    const done = await jobStatus(api, job.id, ['completed', 'failed']);
     assert.equal(done.status, 'completed');
     assert.equal(done.attempts.length, 1);
     const before = (await api.get<NodeView>(`/nodes/${w.nodeId}`)).body.last_heartbeat;
@@ -159,7 +154,7 @@ describe('worker agents: registration, drain, metrics and power, losing the mast
       const r = await api.post<JobView>('/jobs', { scenario: '240p30-h264', parameters: { duration: 1, hardware: 'cpu' } });
       return r.status === 201 ? r.body : undefined;
     }, { timeoutMs: 30_000, intervalMs: 500 });
-    const done = await untilStatus(api, job.id, ['completed', 'failed'], 90_000);
+    const done = await jobStatus(api, job.id, ['completed', 'failed'], 90_000);
     assert.equal(done.status, 'completed');
     assert.ok(w.alive);
   });

@@ -3,6 +3,7 @@ import type { JobView } from '../../domain/job';
 import type { CreateJobBody } from '../../domain/schemas';
 import type { JobService } from '../../lib/job-service';
 import { jobService, startWorker, type WorkerAgent } from '../helpers/cluster';
+import { jobFinished } from '../helpers/jobs';
 import { waitFor } from '../helpers/wait';
 
 const body = (over: Partial<CreateJobBody> & { parameters?: CreateJobBody['parameters'] }): CreateJobBody => ({
@@ -15,12 +16,6 @@ const body = (over: Partial<CreateJobBody> & { parameters?: CreateJobBody['param
   parameters: { duration: 1, ...over.parameters },
 });
 
-async function finished(jobs: JobService, id: string, timeoutMs = 60_000): Promise<JobView> {
-  return waitFor<JobView>(`job ${id} to finish`, async () => {
-    const v = await jobs.get(id);
-    return ['completed', 'failed', 'timed_out', 'canceled'].includes(v.status) ? v : undefined;
-  }, { timeoutMs, intervalMs: 100 });
-}
 
 describe('worker agents: routing by capability, GPU fallback, priority', function () {
   this.timeout(240_000);
@@ -41,7 +36,7 @@ describe('worker agents: routing by capability, GPU fallback, priority', functio
 
   it('auto takes the best live capability: a live nvenc worker gets the H.264 job, marked simulated', async () => {
     const job = await jobs.create(body({}));
-    const done = await finished(jobs, job.id);
+    const done = await jobFinished(jobs, job.id);
     assert.equal(done.status, 'completed', done.error ?? '');
     assert.equal(done.node_id, gpu!.nodeId);
     assert.deepEqual([done.task_queue, done.encoder], ['encode.nvenc', 'h264_nvenc']);
@@ -49,7 +44,7 @@ describe('worker agents: routing by capability, GPU fallback, priority', functio
     const logs = (await jobs.logs(job.id)).logs;
     assert.match(logs, /SIMULATED: this node declares nvenc by configuration; libx264 stands in for h264_nvenc/);
 
-    const cpuJob = await finished(jobs, (await jobs.create(body({ parameters: { hardware: 'cpu' } }))).id);
+    const cpuJob = await jobFinished(jobs, (await jobs.create(body({ parameters: { hardware: 'cpu' } }))).id);
     assert.deepEqual([cpuJob.node_id, cpuJob.encoder], [cpu.nodeId, 'libx264']);
   });
 
@@ -57,7 +52,7 @@ describe('worker agents: routing by capability, GPU fallback, priority', functio
     await gpu!.stop();
     gpu = undefined;
     const job = await jobs.create(body({ parameters: { codec: 'h264_nvenc', preset: 'p3', bitrate: '800k' } }));
-    const done = await finished(jobs, job.id);
+    const done = await jobFinished(jobs, job.id);
     assert.equal(done.status, 'completed', done.error ?? '');
     assert.equal(done.attempts.length, 2);
     assert.deepEqual([done.attempts[0]!.task_queue, done.attempts[0]!.encoder, done.attempts[0]!.outcome], ['encode.nvenc', 'h264_nvenc', 'unclaimed']);
@@ -83,7 +78,7 @@ describe('worker agents: routing by capability, GPU fallback, priority', functio
       await new Promise((r) => setTimeout(r, 250));
     }
     gpu = await startWorker({ name: 'gpu-node-2', env: { FFRTMP_SIMULATE_CAPABILITIES: 'nvenc', FFRTMP_CAPABILITIES: 'nvenc' } });
-    const done = await finished(jobs, job.id, 90_000);
+    const done = await jobFinished(jobs, job.id, 90_000);
     assert.equal(done.status, 'completed', done.error ?? '');
     assert.equal(done.node_id, gpu.nodeId);
     assert.equal(done.encoder, 'h264_nvenc');
@@ -91,7 +86,7 @@ describe('worker agents: routing by capability, GPU fallback, priority', functio
 
   it('engine=gstreamer with no live GStreamer worker fails, after the wait, with a clear error', async () => {
     const job = await jobs.create(body({ engine: 'gstreamer' }));
-    const done = await finished(jobs, job.id);
+    const done = await jobFinished(jobs, job.id);
     assert.equal(done.status, 'failed');
     assert.equal(done.error, 'no live worker offers gstreamer (waited 2 s): start a worker with it, or submit with engine=auto');
     assert.equal(done.attempts[0]!.outcome, 'failed');
@@ -114,7 +109,7 @@ describe('worker agents: routing by capability, GPU fallback, priority', functio
       return views.every((v) => v.status === 'queued' && v.attempts.length === 1);
     });
     await jobs.control(blocker.id, 'cancel');
-    const done = await Promise.all(waiting.map((j) => finished(jobs, j.id, 120_000)));
+    const done = await Promise.all(waiting.map((j) => jobFinished(jobs, j.id, 120_000)));
     const started = done
       .map((v, i) => ({ i, at: Date.parse(v.attempts[0]!.started_at!), queue: v.queue, priority: v.priority, seq: v.sequence_number }))
       .sort((a, b) => a.at - b.at);
