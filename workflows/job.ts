@@ -76,14 +76,15 @@ export async function transcodeJob(input: JobWorkflowInput): Promise<JobView> {
  * reads it with one describe call — no query, so no worker round trip and no replay.
  */
 function publishViews(job: JobState): void {
-  void (async () => {
+  // outside the root scope: `temporal workflow cancel` must cancel the job, not this loop
+  void CancellationScope.nonCancellable(async () => {
     let published = -1;
     for (;;) {
       await condition(() => job.rev !== published);
       published = job.rev;
       upsertMemo({ [VIEW_MEMO]: job.view() });
     }
-  })();
+  });
 }
 
 function registerHandlers(job: JobState): void {
