@@ -61,9 +61,6 @@ export interface JobPage {
 
 type LiveDetails = Partial<EncodeProgress> & { stderr_tail?: string[]; command?: string };
 
-/** Closed runs' views kept by run id (they never change). */
-const CLOSED_VIEW_CACHE = 2_000;
-
 /** Heartbeat details of a job's pending encode (progress, fps, speed, log tail); undefined when none is pending. */
 function liveDetails(raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse): LiveDetails | undefined {
   const pending = raw.pendingActivities?.find((a) => a.activityType?.name === 'encode');
@@ -73,7 +70,6 @@ function liveDetails(raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecu
 }
 
 export class JobService {
-  private readonly closedViews = new Map<string, JobView>();
   private readonly sequence = new SequenceAllocator((count) => this.takeSequenceNumbers(count));
 
   constructor(
@@ -209,9 +205,10 @@ export class JobService {
     const deadline = Date.now() + 1_000;
     for (;;) {
       const desc = await this.guard(() => handle.describe(), id);
-      const published = desc.memo?.[VIEW_MEMO] as JobView | undefined;
-      if (desc.status.name !== 'RUNNING') return published ?? this.finalView(handle, desc.runId, id);
-      const view = published ?? (await this.guard(() => handle.query(msg.viewQuery), id));
+      // the view the workflow published as memo; a run that never published one (ended before its
+      // first workflow task) is asked directly
+      const view = (desc.memo?.[VIEW_MEMO] as JobView | undefined) ?? (await this.guard(() => handle.query(msg.viewQuery), id));
+      if (desc.status.name !== 'RUNNING') return view;
       if (!LIVE_STATUSES.includes(view.status) || view.attempt === 0) return view;
       const live = liveDetails(desc.raw);
       if (live) {
@@ -226,27 +223,6 @@ export class JobService {
       if (Date.now() > deadline) return view;
       await new Promise((r) => setTimeout(r, 25));
     }
-  }
-
-  /**
-   * A closed run's view is its result (or its failure's details): read from the close event, no
-   * replay on a worker. Closed runs never change, so they are cached by run id.
-   */
-  private async finalView(handle: WorkflowHandle, runId: string, id: string): Promise<JobView> {
-    const cached = this.closedViews.get(runId);
-    if (cached) return cached;
-    let view: JobView | undefined;
-    try {
-      view = (await this.client.workflow.getHandle(handle.workflowId, runId).result()) as JobView;
-    } catch (err) {
-      const cause = (err as { cause?: unknown }).cause;
-      if (cause instanceof ApplicationFailure) view = cause.details?.[0] as JobView | undefined;
-      // runs closed another way (terminated, or by older code): ask the workflow itself
-      view ??= await this.guard(() => handle.query(msg.viewQuery), id);
-    }
-    this.closedViews.set(runId, view);
-    if (this.closedViews.size > CLOSED_VIEW_CACHE) this.closedViews.delete(this.closedViews.keys().next().value!);
-    return view;
   }
 
   async logs(idOrSequence: string): Promise<{ job_id: string; logs: string }> {

@@ -60,12 +60,11 @@ export async function transcodeJob(input: JobWorkflowInput): Promise<JobView> {
   upsertMemo({ [VIEW_MEMO]: job.view() });
 
   if (job.status === 'failed' || job.status === 'timed_out') {
-    // the execution fails too, so the Web UI shows it red; the final view rides along as details
+    // the execution fails too, so the Web UI shows it red (the view stays in the memo)
     throw ApplicationFailure.create({
       type: job.status === 'failed' ? 'JobFailed' : 'JobTimedOut',
       message: job.error ?? job.status,
       nonRetryable: true,
-      details: [job.view()],
     });
   }
   return job.view();
