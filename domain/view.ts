@@ -21,6 +21,11 @@ export interface ViewState {
   waitReason?: string | null;
 }
 
+/** How many times a job went to `retrying`, automatically or by hand: its retry count. */
+export function countRetries(transitions: readonly Transition[]): number {
+  return transitions.filter((t) => t.to === 'retrying').length;
+}
+
 export function formatLogs(attempts: readonly AttemptRecord[]): string {
   return attempts
     .map((a) => `### attempt ${a.attempt} on ${a.node_name ?? 'no node'} (${a.outcome ?? 'in progress'})\n${a.log}`)
@@ -47,7 +52,7 @@ export function buildJobView(input: JobWorkflowInput, s: ViewState): JobView {
     started_at: s.startedAt,
     completed_at: s.completedAt,
     attempt: s.attempts.length,
-    retry_count: s.transitions.filter((t) => t.to === 'retrying').length,
+    retry_count: countRetries(s.transitions),
     max_retries: input.policy.maxRetries,
     error: s.error,
     state_transitions: [...s.transitions],

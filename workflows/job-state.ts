@@ -14,7 +14,7 @@ import type {
   Transition,
 } from '../domain/job';
 import { SA } from '../domain/search-attributes';
-import { buildJobView, formatLogs, type ViewState } from '../domain/view';
+import { buildJobView, countRetries, formatLogs, type ViewState } from '../domain/view';
 import { canTransition, isTerminal, refuseAction, type ControlAction, type JobStatus } from '../domain/states';
 
 export class IllegalTransition extends Error {
@@ -75,7 +75,7 @@ export class JobState implements ViewState {
 
   /** how many times the job went to `retrying`, automatically or by hand */
   get retryCount(): number {
-    return this.transitions.filter((t) => t.to === 'retrying').length;
+    return countRetries(this.transitions);
   }
 
   get current(): AttemptRecord | undefined {
