@@ -8,14 +8,14 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_RESOLVE_CONTEXT, type ResolveContext } from '../domain/resolve';
 import { envBool, envPort, envSeconds, parseEnv } from '../lib/env-config';
+import { temporalEnvShape, temporalSettings, type TemporalSettings } from '../lib/temporal';
 
 const bool = envBool;
 const port = envPort;
 const positive = envSeconds;
 
 export const masterEnvSchema = z.object({
-  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
+  ...temporalEnvShape,
   FFRTMP_DATA_DIR: z.string().default(path.resolve('data')),
   FFRTMP_API_HOST: z.string().default('0.0.0.0'),
   FFRTMP_API_PORT: port.default(8080),
@@ -50,7 +50,7 @@ export const masterEnvSchema = z.object({
 });
 
 export interface MasterConfig {
-  temporal: { address: string; namespace: string };
+  temporal: TemporalSettings;
   dataDir: string;
   host: string;
   port: number;
@@ -101,7 +101,7 @@ export function loadMasterConfig(env: NodeJS.ProcessEnv = process.env): MasterCo
 
   const s = (n: number) => Math.round(n * 1000);
   return {
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE },
+    temporal: configured(() => temporalSettings(e)),
     dataDir,
     host: e.FFRTMP_API_HOST,
     port: e.FFRTMP_API_PORT,
@@ -130,6 +130,14 @@ export function loadMasterConfig(env: NodeJS.ProcessEnv = process.env): MasterCo
     runWorkflows: e.FFRTMP_RUN_WORKFLOWS,
     tls: { cert: e.FFRTMP_TLS_CERT, key: e.FFRTMP_TLS_KEY, clientCa: e.FFRTMP_TLS_CLIENT_CA },
   };
+}
+
+function configured<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }
 
 /** The embedded default's key: created once (mode 600) in the data folder, then reused. */

@@ -13,6 +13,7 @@ import { ORCHESTRATION_QUEUE } from '../domain/queues';
 import { JobService } from '../lib/job-service';
 import { createLogger, sdkLogger, type Logger } from '../lib/logger';
 import { NodeService } from '../lib/node-service';
+import { connectionOptions } from '../lib/temporal';
 import { workflowBundlePath } from '../workers/bundle-path';
 import { createApp } from './app';
 import { ConfigError, loadMasterConfig, type MasterConfig } from './config';
@@ -36,7 +37,7 @@ function runOrchestrationWorker(config: MasterConfig, logger: Logger): { stop():
   const loop = (async () => {
     while (!stopped) {
       try {
-        const connection = await NativeConnection.connect({ address: config.temporal.address });
+        const connection = await NativeConnection.connect(connectionOptions(config.temporal));
         worker = await Worker.create({
           connection,
           namespace: config.temporal.namespace,
@@ -72,7 +73,7 @@ export async function startMaster(
 ): Promise<RunningMaster> {
   // retry briefly (about 0.6 s), then answer 503: a client waiting 30 s for an outage helps nobody
   const connection = Connection.lazy({
-    address: config.temporal.address,
+    ...connectionOptions(config.temporal),
     connectTimeout: '3s',
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 4 }))],
   });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { describeZodError } from '../domain/schemas';
+import { temporalSettingsFromEnv, type TemporalSettings } from '../lib/temporal';
 import { CliError, EXIT } from './exit-codes';
 
 export const OUTPUT_FORMATS = ['table', 'json'] as const;
@@ -76,7 +77,8 @@ export interface Settings {
   tls: { cert?: string; key?: string; ca?: string };
   output: OutputFormat;
   via: Backend;
-  temporal: { address: string; namespace: string };
+  /** for --via temporal; mutual TLS from the `temporal` CLI's own variables (TEMPORAL_TLS_*) */
+  temporal: TemporalSettings;
   configFile: string | null;
   /** where each setting came from (for error messages and --help) */
   sources: Record<'masterUrl' | 'apiKey' | 'cert' | 'key' | 'ca' | 'output' | 'via' | 'temporalAddress' | 'namespace', Source>;
@@ -145,15 +147,25 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv, file
     tls: { cert: pick('cert', flags.cert, env[ENV.cert], c.cert), key: pick('key', flags.key, env[ENV.key], c.key), ca: pick('ca', flags.ca, env[ENV.ca], c.ca) },
     output: output as OutputFormat,
     via: via as Backend,
-    temporal: {
-      address: pick('temporalAddress', flags.temporalAddress, env[ENV.temporalAddress], c.temporal_address, DEFAULTS.temporalAddress)!,
-      namespace: pick('namespace', flags.namespace, env[ENV.namespace], c.namespace, DEFAULTS.namespace)!,
-    },
+    temporal: temporalWithTls(
+      pick('temporalAddress', flags.temporalAddress, env[ENV.temporalAddress], c.temporal_address, DEFAULTS.temporalAddress)!,
+      pick('namespace', flags.namespace, env[ENV.namespace], c.namespace, DEFAULTS.namespace)!,
+      env,
+    ),
     configFile: file.file,
     sources,
   };
   validateSettings(settings);
   return settings;
+}
+
+/** Address and namespace as resolved above; TLS as the `temporal` CLI reads it from the environment. */
+function temporalWithTls(address: string, namespace: string, env: NodeJS.ProcessEnv): TemporalSettings {
+  try {
+    return temporalSettingsFromEnv({ ...env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace });
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.usage);
+  }
 }
 
 const describeSource = (s: Source, flag: string, envName: string) =>

@@ -5,15 +5,22 @@
 #                              clients use to reach it (subjectAltName)
 #   client.crt / client.key    a client certificate for the CLI
 #   worker.crt / worker.key    a client certificate for a worker agent
+#   temporal.crt / .key        with --temporal-names/--temporal-ips: the Temporal server's
+#                              certificate (frontend and internode; it is also the client
+#                              certificate its own services present to each other)
+# The master's, the CLI's and the worker's certificates also authenticate them to a Temporal
+# server that requires client certificates signed by this CA (TEMPORAL_TLS_* settings).
 # Keys are written with mode 600. The folder (certs/ at the repository root by default) is in
 # .gitignore: never commit it.
 #
 # Usage: scripts/generate-certs.sh [--out DIR] [--names a,b] [--ips 1.2.3.4,::1]
 #                                  [--client-name NAME] [--worker-name NAME] [--days N] [--force]
+#                                  [--temporal-names a,b] [--temporal-ips 1.2.3.4]
 # Files already in the folder are kept (run it again to fill in what is missing, signed by the
 # same CA); --force makes them all again, a new CA included.
 # Environment equivalents: FFRTMP_CERTS_DIR, FFRTMP_CERT_NAMES, FFRTMP_CERT_IPS,
-# FFRTMP_CERT_CLIENT_NAME, FFRTMP_CERT_WORKER_NAME, FFRTMP_CERT_DAYS (flags win).
+# FFRTMP_CERT_CLIENT_NAME, FFRTMP_CERT_WORKER_NAME, FFRTMP_CERT_DAYS, FFRTMP_CERT_TEMPORAL_NAMES,
+# FFRTMP_CERT_TEMPORAL_IPS (flags win).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,6 +30,8 @@ IPS="${FFRTMP_CERT_IPS:-127.0.0.1,::1}"
 CLIENT_NAME="${FFRTMP_CERT_CLIENT_NAME:-ffrtmp-cli}"
 WORKER_NAME="${FFRTMP_CERT_WORKER_NAME:-ffrtmp-worker}"
 DAYS="${FFRTMP_CERT_DAYS:-825}"
+TEMPORAL_NAMES="${FFRTMP_CERT_TEMPORAL_NAMES:-}"
+TEMPORAL_IPS="${FFRTMP_CERT_TEMPORAL_IPS:-}"
 CA_DAYS=3650
 FORCE=0
 
@@ -40,6 +49,8 @@ while [ $# -gt 0 ]; do
     --client-name) CLIENT_NAME="${2:?--client-name needs a name}"; shift 2 ;;
     --worker-name) WORKER_NAME="${2:?--worker-name needs a name}"; shift 2 ;;
     --days) DAYS="${2:?--days needs a number}"; shift 2 ;;
+    --temporal-names) TEMPORAL_NAMES="${2?--temporal-names needs a list}"; shift 2 ;;
+    --temporal-ips) TEMPORAL_IPS="${2?--temporal-ips needs a list}"; shift 2 ;;
     --force) FORCE=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
@@ -54,20 +65,27 @@ CN_RE='^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$'
 [[ "$CLIENT_NAME" =~ $CN_RE ]] || die "--client-name: letters, digits, space, dot, dash, underscore only"
 [[ "$WORKER_NAME" =~ $CN_RE ]] || die "--worker-name: letters, digits, space, dot, dash, underscore only"
 
-SAN=""
-IFS=',' read -r -a name_list <<<"$NAMES"
-for n in "${name_list[@]}"; do
-  n="${n// /}"; [ -z "$n" ] && continue
-  [[ "$n" =~ $NAME_RE ]] || die "--names: not a DNS name: $n"
-  SAN+="${SAN:+,}DNS:$n"
-done
-IFS=',' read -r -a ip_list <<<"$IPS"
-for ip in "${ip_list[@]}"; do
-  ip="${ip// /}"; [ -z "$ip" ] && continue
-  [[ "$ip" =~ ^[0-9A-Fa-f:.]+$ ]] || die "--ips: not an IP address: $ip"
-  SAN+="${SAN:+,}IP:$ip"
-done
+# san NAMES IPS FLAG: a subjectAltName list, every entry checked
+san() {
+  local out="" n ip
+  IFS=',' read -r -a _names <<<"$1"
+  for n in "${_names[@]}"; do
+    n="${n// /}"; [ -z "$n" ] && continue
+    [[ "$n" =~ $NAME_RE ]] || die "$3-names: not a DNS name: $n"
+    out+="${out:+,}DNS:$n"
+  done
+  IFS=',' read -r -a _ips <<<"$2"
+  for ip in "${_ips[@]}"; do
+    ip="${ip// /}"; [ -z "$ip" ] && continue
+    [[ "$ip" =~ ^[0-9A-Fa-f:.]+$ ]] || die "$3-ips: not an IP address: $ip"
+    out+="${out:+,}IP:$ip"
+  done
+  printf '%s' "$out"
+}
+SAN="$(san "$NAMES" "$IPS" --)"
 [ -n "$SAN" ] || die "the master certificate needs at least one name (--names) or address (--ips)"
+TEMPORAL_SAN="$(san "$TEMPORAL_NAMES" "$TEMPORAL_IPS" --temporal)"
+IFS=',' read -r -a name_list <<<"$NAMES"
 MASTER_CN="${name_list[0]// /}"
 [ -n "$MASTER_CN" ] || MASTER_CN="ffrtmp-master"
 
@@ -104,10 +122,14 @@ leaf() {
   say "made $OUT/$name.crt (CN=$cn${note:+; $note})"
 }
 
-leaf master "$MASTER_CN" "extendedKeyUsage=serverAuth
+leaf master "$MASTER_CN" "extendedKeyUsage=serverAuth,clientAuth
 subjectAltName=$SAN" "$SAN"
 leaf client "$CLIENT_NAME" "extendedKeyUsage=clientAuth"
 leaf worker "$WORKER_NAME" "extendedKeyUsage=clientAuth"
+if [ -n "$TEMPORAL_SAN" ]; then
+  leaf temporal "temporal" "extendedKeyUsage=serverAuth,clientAuth
+subjectAltName=$TEMPORAL_SAN" "$TEMPORAL_SAN"
+fi
 
 chmod 600 "$OUT"/*.key
 chmod 644 "$OUT"/*.crt
@@ -116,4 +138,6 @@ cat >&2 <<EOF
   master: FFRTMP_TLS_CERT=$OUT/master.crt FFRTMP_TLS_KEY=$OUT/master.key FFRTMP_TLS_CLIENT_CA=$OUT/ca.crt
   worker: FFRTMP_MASTER_URL=https://<master>:8080 FFRTMP_TLS_CERT=$OUT/worker.crt FFRTMP_TLS_KEY=$OUT/worker.key FFRTMP_TLS_CA=$OUT/ca.crt
   CLI:    ffrtmp --master https://<master>:8080 --ca $OUT/ca.crt --cert $OUT/client.crt --key $OUT/client.key jobs status
+  Temporal clients (master, worker, CLI --via temporal, the temporal CLI):
+          TEMPORAL_TLS_CLIENT_CERT_PATH=$OUT/<role>.crt TEMPORAL_TLS_CLIENT_KEY_PATH=$OUT/<role>.key TEMPORAL_TLS_SERVER_CA_CERT_PATH=$OUT/ca.crt
 EOF

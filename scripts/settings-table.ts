@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { z } from 'zod';
 import { masterEnvSchema } from '../api/config';
+import { TEMPORAL_SETTING_MEANINGS } from '../lib/temporal';
 import { workerEnvSchema } from '../workers/config';
 
 type Role = 'master' | 'worker';
@@ -32,8 +33,7 @@ const COMPUTED_DEFAULTS: Readonly<Record<string, { actual: () => unknown; text: 
 };
 
 export const MEANINGS: Readonly<Record<string, string>> = {
-  TEMPORAL_ADDRESS: 'Temporal frontend, host:port (gRPC)',
-  TEMPORAL_NAMESPACE: 'Temporal namespace of jobs and nodes',
+  ...TEMPORAL_SETTING_MEANINGS,
   FFRTMP_DATA_DIR: 'data folder: media, outputs, hardware cache, the embedded key',
   FFRTMP_API_HOST: 'address the REST API listens on',
   FFRTMP_API_PORT: 'port of the REST API',

@@ -16,6 +16,7 @@ import type { Capability } from '../domain/encoders';
 import { nodeIdFromAddress, type NodeRegistration } from '../domain/nodes';
 import { encodeQueue, nodeQueue, ORCHESTRATION_QUEUE } from '../domain/queues';
 import { createLogger, sdkLogger, type Logger } from '../lib/logger';
+import { connectionOptions } from '../lib/temporal';
 import { workflowBundlePath } from './bundle-path';
 import { loadWorkerConfig, type WorkerConfig } from './config';
 import { loadOrDetectHardware, type HardwareProfile } from './hardware';
@@ -74,7 +75,7 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
   const telemetry = new WorkerTelemetry(power, { node_id: nodeId, node_name: config.nodeName, capabilities: offered, simulated: config.simulate });
   const metricsServer = await telemetry.serve(config.metricsHost, config.metricsPort);
 
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(connectionOptions(config.temporal));
   const registry = new EncoderRegistry();
   const base = {
     connection,

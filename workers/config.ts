@@ -8,6 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { CAPABILITIES } from '../domain/encoders';
 import { envBool, envPort, envSeconds, parseEnv } from '../lib/env-config';
+import { temporalEnvShape, temporalSettings, type TemporalSettings } from '../lib/temporal';
 
 const bool = envBool;
 const port = envPort;
@@ -18,8 +19,7 @@ const capabilityList = z
   .pipe(z.array(z.enum(CAPABILITIES)));
 
 export const workerEnvSchema = z.object({
-  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
+  ...temporalEnvShape,
   FFRTMP_DATA_DIR: z.string().default(path.resolve('data')),
   FFRTMP_OUTPUT_ROOT: z.string().optional(),
   FFRTMP_MEDIA_ROOT: z.string().optional(),
@@ -55,7 +55,7 @@ export const workerEnvSchema = z.object({
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 
 export interface WorkerConfig {
-  temporal: { address: string; namespace: string };
+  temporal: TemporalSettings;
   dataDir: string;
   outputRoot: string;
   mediaRoot: string;
@@ -94,7 +94,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   const e = parseEnv(workerEnvSchema, env, 'worker');
   const dataDir = path.resolve(e.FFRTMP_DATA_DIR);
   return {
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE },
+    temporal: temporalSettings(e),
     dataDir,
     outputRoot: path.resolve(e.FFRTMP_OUTPUT_ROOT ?? path.join(dataDir, 'outputs')),
     mediaRoot: path.resolve(e.FFRTMP_MEDIA_ROOT ?? path.join(dataDir, 'media')),

@@ -1,6 +1,7 @@
 #!/bin/sh
-# One-shot (temporalio/admin-tools): creates Temporal's two PostgreSQL databases and brings their
-# schemas to the version this admin-tools image ships. Safe to run on every `docker compose up`:
+# One-shot (temporalio/admin-tools; scripts/cluster.sh runs it too, with the server built into
+# .tools/): creates Temporal's two PostgreSQL databases and brings their schemas to the version
+# of the server in use (SCHEMA_DIR). Safe to run on every `docker compose up`:
 # `create` skips an existing database, `setup-schema -v 0.0` skips a database past 0.0, and
 # `update-schema` applies only the versions not yet applied (a server upgrade upgrades the schema).
 set -eu
@@ -8,7 +9,7 @@ set -eu
 : "${DB_PORT:=5432}"
 : "${POSTGRES_USER:=temporal}"
 : "${SQL_PASSWORD:?SQL_PASSWORD (the temporal database password) is not set}"
-SCHEMA_DIR=/etc/temporal/schema/postgresql/v12
+: "${SCHEMA_DIR:=/etc/temporal/schema/postgresql/v12}"   # the schema folder of the server version in use
 
 sql_tool() {
   temporal-sql-tool --plugin postgres12 --ep "$POSTGRES_SEEDS" -p "$DB_PORT" -u "$POSTGRES_USER" "$@"

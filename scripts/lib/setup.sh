@@ -2,8 +2,10 @@
 # Installs what ffrtmp needs on a fresh Debian machine, and nothing that is already there.
 # Sourced by scripts/up.sh and scripts/test.sh. Every step says what it does.
 #   FFRTMP_SETUP_PROFILE=run   ffmpeg + gstreamer (what the system itself runs)
-#   FFRTMP_SETUP_PROFILE=test  also nginx-rtmp, victoria-metrics, chromium (what the tests start),
-#                              systemd-analyze, and the Docker Compose CLI (built into .tools/)
+#   FFRTMP_SETUP_PROFILE=cluster  also PostgreSQL, iproute2, openssl and the Temporal server (built
+#                              into .tools/ from the Go module): what scripts/cluster.sh runs
+#   FFRTMP_SETUP_PROFILE=test  all of cluster, and nginx-rtmp, victoria-metrics, chromium (what the
+#                              tests start), systemd-analyze, and the Docker Compose CLI (built into .tools/)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -13,6 +15,10 @@ TOOLS_DIR="$ROOT/.tools"
 # config` on docker-compose.yml. Debian has no Compose v2 package, and no binary download is reachable.
 COMPOSE_VERSION="v2.40.3"
 COMPOSE_DIR="$TOOLS_DIR/docker-compose-$COMPOSE_VERSION"
+# The Temporal server (go.temporal.io/server), for the production topology: the version is pinned
+# in one place, deploy/temporal/versions.env, which docker-compose.yml's images follow.
+TEMPORAL_SERVER_VERSION="$(sed -n 's/^TEMPORAL_SERVER_VERSION=//p' "$ROOT/deploy/temporal/versions.env")"
+TEMPORAL_SERVER_DIR="$TOOLS_DIR/temporal-server-$TEMPORAL_SERVER_VERSION"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
@@ -37,6 +43,11 @@ ensure_debian_packages() {
   done
   for p in "${pkgs_gst[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   command -v setpriv >/dev/null || missing+=(util-linux)
+  if [ "$profile" = test ] || [ "$profile" = cluster ]; then
+    ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+    command -v ip >/dev/null || missing+=(iproute2)
+    command -v openssl >/dev/null || missing+=(openssl)
+  fi
   if [ "$profile" = test ]; then
     dpkg -s libnginx-mod-rtmp >/dev/null 2>&1 || missing+=(nginx libnginx-mod-rtmp)
     command -v victoria-metrics >/dev/null || missing+=(victoria-metrics)
@@ -110,6 +121,34 @@ ensure_compose_cli() {
   export FFRTMP_COMPOSE_BIN="$bin" FFRTMP_DOCKER_CONFIG="$COMPOSE_DIR/docker-config"
 }
 
+ensure_temporal_server() {
+  # .tools/temporal-server-<version>/: temporal-server, temporal-sql-tool and the module's
+  # PostgreSQL schemas. Built from the Go module proxy once (5-9 minutes on 2 cores), reused after.
+  local dir="$TEMPORAL_SERVER_DIR"
+  if [ -x "$dir/temporal-server" ] && [ -x "$dir/temporal-sql-tool" ] && [ -d "$dir/schema-postgresql/v12" ] \
+     && "$dir/temporal-server" --version 2>/dev/null | grep -q "version $TEMPORAL_SERVER_VERSION"; then
+    say "Temporal server $TEMPORAL_SERVER_VERSION: $dir (up to date)"
+  else
+    command -v go >/dev/null || { say "Go is needed to build the Temporal server (apt-get install golang-go, or a newer Go)"; return 1; }
+    say "building the Temporal server $TEMPORAL_SERVER_VERSION (go.temporal.io/server) into .tools/: takes several minutes, once"
+    local work; work="$(mktemp -d)"
+    (
+      export GOMODCACHE="$work/mod" GOCACHE="$work/cache" GOPATH="$work/gopath" GOTOOLCHAIN=local CGO_ENABLED=0
+      # (a && chain: errexit does not apply inside the left side of ||)
+      cd "$work" && go mod init ffrtmp-temporal-build >/dev/null 2>&1 \
+        && go get "go.temporal.io/server/cmd/server@v$TEMPORAL_SERVER_VERSION" "go.temporal.io/server/cmd/tools/sql@v$TEMPORAL_SERVER_VERSION" \
+        && mkdir -p "$dir.tmp" \
+        && go build -trimpath -ldflags "-s -w" -o "$dir.tmp/temporal-server" go.temporal.io/server/cmd/server \
+        && go build -trimpath -ldflags "-s -w" -o "$dir.tmp/temporal-sql-tool" go.temporal.io/server/cmd/tools/sql \
+        && cp -r "$GOMODCACHE/go.temporal.io/server@v$TEMPORAL_SERVER_VERSION/schema/postgresql" "$dir.tmp/schema-postgresql"
+    ) >&2 || { chmod -R u+w "$work" "$dir.tmp" 2>/dev/null; rm -rf "$work" "$dir.tmp"; say "building the Temporal server failed"; return 1; }
+    chmod -R u+w "$work" "$dir.tmp"; rm -rf "$work" "$dir"
+    mv "$dir.tmp" "$dir"
+    say "Temporal server: $("$dir/temporal-server" --version)"
+  fi
+  export FFRTMP_TEMPORAL_SERVER_DIR="$dir"
+}
+
 build_project() {
   cd "$ROOT"
   say "building TypeScript and the workflow bundle"
@@ -120,6 +159,7 @@ ffrtmp_setup() {
   ensure_debian_packages
   ensure_temporal_cli
   if [ "${FFRTMP_SETUP_PROFILE:-run}" = test ]; then ensure_compose_cli; fi
+  case "${FFRTMP_SETUP_PROFILE:-run}" in test|cluster) ensure_temporal_server ;; esac
   ensure_node_modules
   build_project
 }
