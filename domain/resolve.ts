@@ -23,6 +23,7 @@ import {
 } from './job';
 import { CODECS, parseScenario, type Codec } from './scenarios';
 import { parseBitrateKbps } from './schemas';
+import { gstUnquotable, textProblem } from './text-rules';
 
 export class JobValidationError extends Error {
   constructor(
@@ -60,25 +61,21 @@ export const DEFAULT_RESOLVE_CONTEXT: ResolveContext = {
 
 const FORBIDDEN_SCHEMES = /^[a-z][a-z0-9+.-]*:/i;
 
-/**
- * Characters a path or URL may contain: letters, digits, and . _ - / : % @ + = , ~ and space.
- * Shell and pipeline metacharacters (; | & $ ` < > ( ) { } [ ] * ? ! ' " \\ #) never pass, though
- * no shell ever runs: the value also reaches gst-launch's own syntax and people's terminals.
- */
-const SAFE_CHARS = /^[A-Za-z0-9_./:%@+=,~ -]+$/;
-
-function requireSafeChars(value: string, field: string): void {
-  if (!SAFE_CHARS.test(value)) {
-    const bad = [...new Set(value.replace(/[A-Za-z0-9_./:%@+=,~ -]/g, ''))].join(' ');
-    throw new JobValidationError(field, `contains characters that are not allowed: ${bad}`);
-  }
+/** The shared text rule (domain/text-rules.ts), as an error that names the field. */
+function requireCleanText(value: string, field: string): void {
+  const problem = textProblem(value);
+  if (problem) throw new JobValidationError(field, problem);
 }
 
-/** A file input: absolute or relative to the media root, normalised, and inside it. */
+/**
+ * A file input: absolute or relative to the media root, normalised, and inside it. A relative
+ * name that looks like `proto:…` is refused: FFmpeg would read it as that protocol.
+ */
 export function confineToRoot(root: string, requested: string, field: string): string {
   if (requested.includes('\0')) throw new JobValidationError(field, 'must not contain NUL');
   if (FORBIDDEN_SCHEMES.test(requested)) {
-    throw new JobValidationError(field, `protocol "${requested.split(':')[0]}:" is not allowed; give a path under the media root or an http(s) URL`);
+    const scheme = requested.split(':')[0];
+    throw new JobValidationError(field, `protocol "${scheme}:" is not allowed; give a path under the media root or an http(s) URL (a file of that name: ./${requested})`);
   }
   const rootAbs = path.resolve(root);
   const resolved = path.resolve(rootAbs, requested);
@@ -88,31 +85,40 @@ export function confineToRoot(root: string, requested: string, field: string): s
   return resolved;
 }
 
-function resolveInput(raw: string | undefined, ctx: ResolveContext): InputSpec {
+function resolveInput(raw: string | undefined, engine: EncoderInfo['engine'], ctx: ResolveContext): InputSpec {
   if (raw === undefined) return { kind: 'synthetic' };
-  requireSafeChars(raw, 'parameters.input');
+  const field = 'parameters.input';
+  requireCleanText(raw, field);
+  let input: InputSpec;
   if (/^https?:\/\//i.test(raw)) {
-    if (!ctx.allowUrlInputs) throw new JobValidationError('parameters.input', 'URL inputs are disabled on this master (FFRTMP_ALLOW_URL_INPUTS)');
+    if (!ctx.allowUrlInputs) throw new JobValidationError(field, 'URL inputs are disabled on this master (FFRTMP_ALLOW_URL_INPUTS)');
     let url: URL;
     try {
       url = new URL(raw);
     } catch {
-      throw new JobValidationError('parameters.input', 'is not a valid URL');
+      throw new JobValidationError(field, 'is not a valid URL');
     }
-    if (url.username || url.password) throw new JobValidationError('parameters.input', 'URLs with credentials are not accepted');
-    return { kind: 'url', url: url.toString() };
+    if (url.username || url.password) throw new JobValidationError(field, 'URLs with credentials are not accepted');
+    // query strings (signed URLs) are fine: FFmpeg gets an argv element, GStreamer a quoted value
+    input = { kind: 'url', url: url.toString() };
+  } else {
+    input = { kind: 'file', path: confineToRoot(ctx.mediaRoot, raw, field) };
   }
-  return { kind: 'file', path: confineToRoot(ctx.mediaRoot, raw, 'parameters.input') };
+  if (engine === 'gstreamer') {
+    const problem = gstUnquotable(input.kind === 'url' ? input.url : input.path);
+    if (problem) throw new JobValidationError(field, `${problem}; use engine=ffmpeg for this input`);
+  }
+  return input;
 }
 
-function resolveOutput(req: JobRequest): OutputSpec {
+function resolveOutput(req: JobRequest, engine: EncoderInfo['engine']): OutputSpec {
   const { output_mode: mode = 'file', rtmp_url: url } = req.parameters;
   if (mode === 'file') {
     if (url !== undefined) throw new JobValidationError('parameters.rtmp_url', 'only allowed with output_mode=rtmp');
     return { mode: 'file' };
   }
   if (url === undefined) throw new JobValidationError('parameters.rtmp_url', 'is required with output_mode=rtmp');
-  requireSafeChars(url, 'parameters.rtmp_url');
+  requireCleanText(url, 'parameters.rtmp_url');
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -123,6 +129,8 @@ function resolveOutput(req: JobRequest): OutputSpec {
     throw new JobValidationError('parameters.rtmp_url', 'must start with rtmp:// or rtmps://');
   }
   if (!parsed.hostname) throw new JobValidationError('parameters.rtmp_url', 'has no host');
+  const problem = engine === 'gstreamer' ? gstUnquotable(parsed.toString()) : undefined;
+  if (problem) throw new JobValidationError('parameters.rtmp_url', `${problem}; use engine=ffmpeg for this URL`);
   return { mode: 'rtmp', url: parsed.toString() };
 }
 
@@ -157,7 +165,7 @@ export function resolveJob(req: JobRequest, ctx: ResolveContext = DEFAULT_RESOLV
   if (!encoder.presets.includes(preset)) {
     throw new JobValidationError('parameters.preset', `"${preset}" is not a preset of ${encoder.name}; allowed: ${encoder.presets.join(', ')}`);
   }
-  const output = resolveOutput(req);
+  const output = resolveOutput(req, encoder.engine);
   if (output.mode === 'rtmp' && encoder.codec !== 'h264') {
     throw new JobValidationError('parameters.codec', `RTMP (FLV) carries H.264 only; ${encoder.name} makes ${encoder.codec}`);
   }
@@ -177,7 +185,7 @@ export function resolveJob(req: JobRequest, ctx: ResolveContext = DEFAULT_RESOLV
     bitrateKbps,
     preset,
     audio: p.audio ?? true,
-    input: resolveInput(p.input, ctx),
+    input: resolveInput(p.input, encoder.engine, ctx),
     output,
   };
   const policy: JobPolicy = {

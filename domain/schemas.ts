@@ -6,19 +6,22 @@
 import { z } from 'zod';
 import { CONFIDENCES, ENGINES, HARDWARE_POLICIES, OUTPUT_MODES, PRIORITIES, QUEUES } from './job';
 import { JOB_STATUSES } from './states';
+import { textProblem } from './text-rules';
 
 /** Longest clip a job may ask for: a day. */
 export const MAX_DURATION_SECONDS = 86_400;
 export const MAX_RETRIES_LIMIT = 10;
 
-/** Refuses control characters and anything an encoder could read as an option. */
+/** Any Unicode but control, separator and bidi characters, and nothing an encoder could read as an option (domain/text-rules.ts). */
 const safeText = (max: number) =>
   z
     .string()
     .min(1)
     .max(max)
-    .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters')
-    .refine((s) => !s.startsWith('-'), 'must not start with "-"');
+    .superRefine((s, ctx) => {
+      const problem = textProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
 
 export const bitrateSchema = z
   .string()

@@ -86,6 +86,16 @@ export function containerFor(spec: EncodeSpec): { format: string; extension: str
   return { format: 'mp4', extension: 'mp4' };
 }
 
+/**
+ * A local file for ffmpeg: absolute, so it starts with "/" and ffmpeg never reads a name such as
+ * `a:b.mp4` as protocol `a` (a relative name would be looked for a protocol prefix; "/" cannot be
+ * part of one). Resolution makes inputs absolute (confineToRoot); this keeps the builder honest.
+ */
+export function localPath(file: string, what: string): string {
+  if (!file.startsWith('/')) throw new Error(`${what} must be an absolute path for ffmpeg, got ${JSON.stringify(file)}`);
+  return file;
+}
+
 export function buildFfmpegArgs(spec: EncodeSpec, io: FfmpegIo): string[] {
   const info = findEncoder(spec.encoder);
   const video = VIDEO[spec.encoder];
@@ -100,7 +110,7 @@ export function buildFfmpegArgs(spec: EncodeSpec, io: FfmpegIo): string[] {
     const remote = /^https?:\/\//.test(io.input);
     input.push('-protocol_whitelist', remote ? 'http,https,tcp,tls' : 'file');
     if (realtime) input.push('-re');
-    input.push('-i', io.input);
+    input.push('-i', remote ? io.input : localPath(io.input, 'input'));
   }
 
   const output: string[] = [];
@@ -124,7 +134,7 @@ export function buildFfmpegArgs(spec: EncodeSpec, io: FfmpegIo): string[] {
     ...input,
     ...output,
     '-y',
-    io.output,
+    realtime ? io.output : localPath(io.output, 'output'),
   ];
 }
 

@@ -1,12 +1,13 @@
 /**
  * GStreamer pipeline builder: a pure function of (spec, resolved paths) → gst-launch-1.0 argument
  * array (one token per element, property or link). Synthetic or file/HTTP input, with audio, to a
- * file or to RTMP; a progressreport element gives progress. Every value that reaches the pipeline
- * is checked against a strict character set first: gst-launch has its own syntax, and a user's
- * string must never become part of it.
+ * file or to RTMP; a progressreport element gives progress. gst-launch joins its arguments into
+ * one pipeline description and parses it again, so every path or URL is quoted in GStreamer's own
+ * syntax (`gstQuote`): a user's string stays one property value, whatever it contains.
  */
 import { findEncoder } from '../domain/encoders';
 import type { EncodeSpec } from '../domain/job';
+import { gstUnquotable } from '../domain/text-rules';
 
 export interface GstIo {
   /** absolute local path or validated http(s) URL; absent for the synthetic source */
@@ -20,12 +21,15 @@ export interface GstIo {
 /** GStreamer's synthetic picture: scrolling colour bars (reproducible, so verification can make it again). */
 export const GST_TEST_PATTERN = ['pattern=smpte', 'horizontal-speed=4'];
 
-/** Characters a value may contain to be passed to gst-launch at all. */
-const SAFE_VALUE = /^[A-Za-z0-9_./:%@+=,~ -]+$/;
-
-export function gstValue(value: string, what: string): string {
-  if (!SAFE_VALUE.test(value) || value.includes('!')) throw new Error(`${what} contains characters GStreamer pipelines do not accept`);
-  return value;
+/**
+ * `value` as one quoted property value of a pipeline description: `"…"` with `"` and `\` escaped
+ * by a backslash (spaces, `!`, `'`, `;`, non-ASCII… need nothing more inside the quotes). Throws,
+ * naming `what`, for the few values gst-launch cannot be given (`gstUnquotable`).
+ */
+export function gstQuote(value: string, what: string): string {
+  const problem = gstUnquotable(value);
+  if (problem) throw new Error(`${what} ${problem}; use engine=ffmpeg for it`);
+  return `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 }
 
 /** Video encoder element with its properties, per encoder. Bitrates: x264/x265/av1 kbit/s, vp9 bit/s. */
@@ -52,9 +56,9 @@ function audioEncoder(format: string): string[] {
 }
 
 function muxer(format: string, output: string): string[] {
-  if (format === 'flv') return ['flvmux', 'name=mux', 'streamable=true', '!', 'rtmp2sink', `location=${gstValue(output, 'rtmp_url')}`, 'sync=true'];
+  if (format === 'flv') return ['flvmux', 'name=mux', 'streamable=true', '!', 'rtmp2sink', `location=${gstQuote(output, 'rtmp_url')}`, 'sync=true'];
   const element = format === 'webm' ? ['webmmux', 'name=mux'] : ['mp4mux', 'name=mux', 'faststart=true'];
-  return [...element, '!', 'filesink', `location=${gstValue(output, 'output path')}`];
+  return [...element, '!', 'filesink', `location=${gstQuote(output, 'output path')}`];
 }
 
 export function buildGstArgs(spec: EncodeSpec, io: GstIo): string[] {
@@ -74,7 +78,7 @@ export function buildGstArgs(spec: EncodeSpec, io: GstIo): string[] {
     audioSrc = ['audiotestsrc', 'wave=sine', 'freq=440', `is-live=${live}`, 'samplesperbuffer=960', `num-buffers=${audioBuffers}`, '!', 'audio/x-raw,rate=48000,channels=2'];
   } else {
     const remote = /^https?:\/\//.test(io.input);
-    const src = remote ? ['souphttpsrc', `location=${gstValue(io.input, 'input')}`] : ['filesrc', `location=${gstValue(io.input, 'input')}`];
+    const src = remote ? ['souphttpsrc', `location=${gstQuote(io.input, 'input')}`] : ['filesrc', `location=${gstQuote(io.input, 'input')}`];
     head.push(...src, '!', 'decodebin', 'name=dec');
     // the whole input is encoded: the activity trims a longer input beforehand (identity
     // eos-after does not end one branch of a demuxed file cleanly in GStreamer 1.22)
