@@ -210,5 +210,5 @@ async function run(route: RouteSpec, req: Request, res: Response, ctx: RouteCont
   const result = await route.handler(req, ctx, { body, query });
   const job = jobOfAnswer(result.body);
   if (job) res.locals.job = job;
-  res.status(result.status).json(result.body);
+  res.status(result.status).set(result.headers ?? {}).json(result.body);
 }

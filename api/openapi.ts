@@ -27,9 +27,17 @@ function operation(route: RouteSpec): Record<string, unknown> {
       params.push({ name, in: 'query', required: qs.required?.includes(name) ?? false, schema: schema as { type: string }, description: '' });
     }
   }
+  for (const [name, h] of Object.entries(route.headers ?? {})) {
+    params.push({ name, in: 'header', required: false, schema: json(h.schema, 'input') as { type: string }, description: h.description });
+  }
   const responses: Record<string, unknown> = {};
   for (const [status, r] of Object.entries(route.responses)) {
-    responses[status] = { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: json(r.schema, 'output') } } } : {}) };
+    const headers = Object.fromEntries(Object.entries(r.headers ?? {}).map(([name, h]) => [name, { description: h.description, schema: json(h.schema, 'output') }]));
+    responses[status] = {
+      description: r.description,
+      ...(r.schema ? { content: { 'application/json': { schema: json(r.schema, 'output') } } } : {}),
+      ...(r.headers ? { headers } : {}),
+    };
   }
   const common = route.auth ? COMMON_RESPONSES : { 400: COMMON_RESPONSES[400]!, 429: COMMON_RESPONSES[429]!, 500: COMMON_RESPONSES[500]! };
   for (const [status, description] of Object.entries(common)) {

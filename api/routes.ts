@@ -6,9 +6,12 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import {
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENT_REPLAYED_HEADER,
   errorSchema,
   healthSchema,
   heartbeatAnswerSchema,
+  idempotencyKeySchema,
   jobListSchema,
   jobLogsSchema,
   jobViewSchema,
@@ -19,6 +22,7 @@ import { ENCODERS } from '../domain/encoders';
 import type { NodeRegistration } from '../domain/nodes';
 import { SCENARIO_GRAMMAR, listScenarios } from '../domain/scenarios';
 import { createJobSchema, heartbeatSchema, listJobsQuerySchema, registerNodeSchema } from '../domain/schemas';
+import { badRequest } from '../lib/errors';
 import type { JobService } from '../lib/job-service';
 import type { NodeService } from '../lib/node-service';
 
@@ -32,6 +36,14 @@ export interface RouteContext {
 export interface RouteResult {
   status: number;
   body: unknown;
+  /** response headers the route sets */
+  headers?: Record<string, string>;
+}
+
+/** A documented request or response header. */
+export interface HeaderSpec {
+  description: string;
+  schema: z.ZodType;
 }
 
 export interface RouteSpec {
@@ -45,9 +57,42 @@ export interface RouteSpec {
   /** true when a JSON body is optional (control actions) */
   bodyOptional?: boolean;
   query?: z.ZodType;
-  /** success and route-specific error statuses, with what each means */
-  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  /** optional request headers the route reads, by name */
+  headers?: Record<string, HeaderSpec>;
+  /** success and route-specific error statuses, with what each means (and headers they may carry) */
+  responses: Record<number, { description: string; schema?: z.ZodType; headers?: Record<string, HeaderSpec> }>;
   handler: (req: Request, ctx: RouteContext, input: { body: unknown; query: unknown }) => Promise<RouteResult>;
+}
+
+/** A structured-field string ("…", RFC 9651) unquoted; undefined when it is not one. */
+function unquoteSfString(v: string): string | undefined {
+  if (v.length < 2 || !v.startsWith('"') || !v.endsWith('"')) return undefined;
+  let out = '';
+  for (let i = 1; i < v.length - 1; i++) {
+    const c = v[i]!;
+    if (c === '"') return undefined;
+    if (c === '\\') {
+      const next = v[++i];
+      if (i >= v.length - 1 || (next !== '"' && next !== '\\')) return undefined;
+      out += next;
+    } else out += c;
+  }
+  return out;
+}
+
+/** The request's Idempotency-Key, if it sent one; a malformed one is refused (400, naming the header). */
+export function idempotencyKeyOf(req: Request): string | undefined {
+  // optional chaining: the CLI's in-process transport hands handlers a request without headers
+  const values = req.headersDistinct?.[IDEMPOTENCY_KEY_HEADER.toLowerCase()];
+  if (!values || values.length === 0) return undefined;
+  if (values.length > 1) throw badRequest(`${IDEMPOTENCY_KEY_HEADER} header: send it once (got ${values.length})`);
+  const raw = values[0]!;
+  // the draft's form is a structured-field string; a bare value is taken as it is
+  const key = raw.startsWith('"') ? unquoteSfString(raw) : raw;
+  if (key === undefined) throw badRequest(`${IDEMPOTENCY_KEY_HEADER} header: a value that starts with " must be a quoted string ("…", with \\" and \\\\ escapes)`);
+  const check = idempotencyKeySchema.safeParse(key);
+  if (!check.success) throw badRequest(`${IDEMPOTENCY_KEY_HEADER} header: ${check.error.issues[0]?.message ?? 'invalid'}`);
+  return check.data;
 }
 
 const controlBody = z.object({ reason: z.string().max(500).optional() }).strict();
@@ -61,6 +106,7 @@ const scenariosSchema = z.object({
 });
 
 const ok = (description: string, schema?: z.ZodType) => ({ description, schema });
+const COMMON_400 = 'malformed request: bad JSON, an unknown field, or a value out of range (the message names the field)';
 const NOT_FOUND = { 404: ok('no such job', errorSchema) };
 const CONFLICT = { 409: ok('the state machine forbids this action now', errorSchema) };
 
@@ -128,8 +174,31 @@ export const ROUTES: RouteSpec[] = [
     tag: 'jobs',
     auth: true,
     body: createJobSchema,
-    responses: { 201: ok('created; the job is queued', jobViewSchema) },
-    handler: async (_req, ctx, { body }) => ({ status: 201, body: await ctx.jobs.create(body as z.infer<typeof createJobSchema>) }),
+    headers: { [IDEMPOTENCY_KEY_HEADER]: { description: idempotencyKeySchema.description ?? '', schema: idempotencyKeySchema } },
+    responses: {
+      201: {
+        description: 'created; the job is queued. With an Idempotency-Key already used by this caller: the job that key created, as it is now',
+        schema: jobViewSchema,
+        headers: {
+          [IDEMPOTENT_REPLAYED_HEADER]: {
+            description: 'true when the answer is the job an earlier request with the same Idempotency-Key created (absent otherwise)',
+            schema: z.literal('true'),
+          },
+        },
+      },
+      400: ok(`${COMMON_400}, or a malformed ${IDEMPOTENCY_KEY_HEADER} header`, errorSchema),
+      422: ok(`the ${IDEMPOTENCY_KEY_HEADER} was used by this caller with a different request body`, errorSchema),
+    },
+    handler: async (req, ctx, { body }) => {
+      const b = body as z.infer<typeof createJobSchema>;
+      const key = idempotencyKeyOf(req);
+      if (key === undefined) return { status: 201, body: await ctx.jobs.create(b) };
+      // the same key from two callers names two jobs: the principal id is part of the job id
+      const principal = req.res?.locals.principal?.id ?? 'anonymous';
+      const { job, replayed } = await ctx.jobs.createIdempotent(b, { principal, key });
+      const headers: Record<string, string> = replayed ? { [IDEMPOTENT_REPLAYED_HEADER]: 'true' } : {};
+      return { status: 201, body: job, headers };
+    },
   },
   {
     method: 'get',
@@ -250,7 +319,7 @@ export const ROUTES: RouteSpec[] = [
 
 /** Statuses any route may answer with, besides its own. */
 export const COMMON_RESPONSES: Record<number, string> = {
-  400: 'malformed request: bad JSON, an unknown field, or a value out of range (the message names the field)',
+  400: COMMON_400,
   401: 'missing or invalid API key (X-API-Key or Authorization: Bearer) and no valid client certificate',
   413: 'request body larger than the limit',
   415: 'request body is not application/json',

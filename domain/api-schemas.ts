@@ -12,6 +12,24 @@ import { JOB_STATUSES } from './states';
 
 export const errorSchema = z.object({ error: z.string(), status: z.number().int() });
 
+/**
+ * The Idempotency-Key request header (draft-ietf-httpapi-idempotency-key-header): 1 to 255
+ * printable ASCII characters, as a structured-field string ("…") or bare.
+ */
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+export const idempotencyKeySchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(255, 'must be at most 255 characters')
+  .regex(/^[\x20-\x7e]+$/, 'must be printable ASCII')
+  .describe(
+    'makes a retried create safe: a request with a key already used by the same caller answers with the job the first one created ' +
+      '(201, Idempotent-Replayed: true) instead of creating another; the same key with a different body answers 422. ' +
+      "A key holds while its job exists in Temporal: while it runs and for the namespace's retention period after it ends.",
+  );
+/** Response header of an answer that replays the job an Idempotency-Key created. */
+export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
+
 const transitionSchema = z.object({
   from: z.enum(JOB_STATUSES).nullable(),
   to: z.enum(JOB_STATUSES),

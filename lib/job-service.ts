@@ -3,7 +3,7 @@
  * benchmarks and the tests. It keeps no state: a job is its workflow. Errors are ApiErrors with
  * the status the API answers with.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
@@ -12,7 +12,7 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter, type Payload, type WorkflowIdReusePolicy } from '@temporalio/common';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { temporal } from '@temporalio/proto';
 import { findEncoder } from '../domain/encoders';
@@ -28,6 +28,64 @@ import { SequenceAllocator } from './sequence-allocator';
 import { ApiError, badRequest, conflict, grpcCode, notFound, temporalFailure, unavailable } from './errors';
 
 const LIVE_STATUSES: readonly JobStatus[] = ['assigned', 'running', 'paused'];
+
+/**
+ * Memo field of every run: the fingerprint of the request the job was created from. A replayed
+ * Idempotency-Key compares it. Its own field, not in the summary memo, which the list answer shows.
+ */
+export const FINGERPRINT_MEMO = 'request_fingerprint';
+
+/** Who asked and with which Idempotency-Key: together they name at most one job. */
+export interface IdempotentRequest {
+  /** the caller's principal id (api/auth.ts: a digest of the API key, never the key itself) */
+  principal: string;
+  key: string;
+}
+
+/** JSON with object keys sorted at every level (undefined members dropped, as JSON drops them). */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map((e) => canonicalJson(e ?? null)).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    const members = Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`);
+    return `{${members.join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * The fingerprint of a job request (the validated body, defaults filled in): two bodies that
+ * mean the same job have the same one, whatever their key order or spelled-out defaults.
+ */
+export function requestFingerprint(request: JobRequest): string {
+  return `sha256:${createHash('sha256').update(canonicalJson(request)).digest('hex')}`;
+}
+
+/**
+ * The job id an Idempotency-Key names: a name-based UUID (RFC 9562 version 8) from SHA-256 of the
+ * principal and the key, so every master replica, before or after a restart, derives the same
+ * workflow id, and two callers with the same key never share a job. Version 8 never equals a
+ * random (version 4) job id.
+ */
+export function idempotentJobId({ principal, key }: IdempotentRequest): string {
+  // JSON keeps the two fields apart whatever characters they hold
+  const h = createHash('sha256').update(JSON.stringify(['ffrtmp idempotency-key v1', principal, key])).digest();
+  h[6] = (h[6]! & 0x0f) | 0x80;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+/** The key names a job created from another request. */
+export class IdempotencyKeyReused extends ApiError {
+  constructor(key: string, jobId: string) {
+    super(422, `Idempotency-Key ${JSON.stringify(key)} was used with a different request (job ${jobId}); use a new key for a new job`);
+    this.name = 'IdempotencyKeyReused';
+  }
+}
 
 /** What the list endpoint returns per job: built from visibility alone (no query per job). */
 export interface JobSummary {
@@ -80,7 +138,36 @@ export class JobService {
   // ------------------------------------------------------------------ create
 
   async create(body: CreateJobBody): Promise<JobView> {
-    const request: JobRequest = { ...body, parameters: { ...body.parameters } };
+    const input = await this.newJob(randomUUID(), body);
+    // a random id: ALLOW_DUPLICATE is moot, and an existing id would be a uuid collision
+    if (!(await this.startRun(input, 'ALLOW_DUPLICATE'))) throw conflict(`job ${input.id} already exists`);
+    return initialJobView(input);
+  }
+
+  /**
+   * Create with an Idempotency-Key: the first request creates the job, any later one with the
+   * same principal, key and request answers with that job (`replayed`), for as long as Temporal
+   * keeps the workflow (while it runs, then the namespace's retention period). The same key with
+   * another request is refused (IdempotencyKeyReused, 422).
+   */
+  async createIdempotent(body: CreateJobBody, idem: IdempotentRequest): Promise<{ job: JobView; replayed: boolean }> {
+    const id = idempotentJobId(idem);
+    const fingerprint = requestFingerprint(toJobRequest(body));
+    // the usual replay (a client retrying after a lost answer) costs no sequence number
+    const seen = await this.replay(id, fingerprint, idem.key);
+    if (seen) return { job: seen, replayed: true };
+    const input = await this.newJob(id, body);
+    // REJECT_DUPLICATE: a closed job keeps its key too (until retention removes it)
+    if (await this.startRun(input, 'REJECT_DUPLICATE')) return { job: initialJobView(input), replayed: false };
+    // a concurrent request with the same key started it first (this one's sequence number is a gap)
+    const first = await this.replay(id, fingerprint, idem.key);
+    if (first) return { job: first, replayed: true };
+    throw unavailable(`job ${id} for this Idempotency-Key exists but could not be read; try again shortly`);
+  }
+
+  /** A validated, resolved job with its sequence number: the first run's input. */
+  private async newJob(id: string, body: CreateJobBody): Promise<JobWorkflowInput> {
+    const request = toJobRequest(body);
     let resolved;
     try {
       resolved = resolveJob(request, this.resolveContext);
@@ -89,25 +176,62 @@ export class JobService {
       throw err;
     }
     const sequenceNumber = await this.nextSequenceNumber();
-    const input: JobWorkflowInput = {
-      id: randomUUID(),
-      sequenceNumber,
-      createdAt: new Date().toISOString(),
-      request,
-      ...resolved,
-    };
-    await this.startRun(input);
-    return initialJobView(input);
+    return { id, sequenceNumber, createdAt: new Date().toISOString(), request, ...resolved };
   }
 
-  private async startRun(input: JobWorkflowInput): Promise<void> {
+  /**
+   * The job an Idempotency-Key already names, if it exists; refused when it was created from
+   * another request. The latest run answers (a manually retried job has several).
+   */
+  private async replay(id: string, fingerprint: string, key: string): Promise<JobView | undefined> {
+    const handle = this.handle(id);
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      let desc;
+      try {
+        desc = await handle.describe();
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        throw this.translate(err, id);
+      }
+      if (desc.memo?.[FINGERPRINT_MEMO] !== fingerprint) throw new IdempotencyKeyReused(key, id);
+      if (desc.memo?.[VIEW_MEMO]) return this.get(id);
+      // no view published yet (the run's first workflow task has not run): a first run's view is
+      // the one its create answered, built from the input it was started with
+      const input = await this.startInput(id, desc.runId);
+      if (!input.previous) return initialJobView(input);
+      // a manual retry's run: its view carries the earlier runs, which only the workflow builds
+      if (Date.now() > deadline) throw unavailable(`job ${id} is being retried and its new run is not readable yet; try again shortly`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** The input a run was started with (its first history event). */
+  private async startInput(id: string, runId: string): Promise<JobWorkflowInput> {
+    const page = await this.guard(
+      () =>
+        this.client.workflowService.getWorkflowExecutionHistory({
+          namespace: this.client.options.namespace,
+          execution: { workflowId: jobWorkflowId(id), runId },
+          maximumPageSize: 1,
+        }),
+      id,
+    );
+    const payload = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    if (!payload) throw new Error(`job ${id} run ${runId}: no start event input in its history`);
+    return defaultPayloadConverter.fromPayload<JobWorkflowInput>(payload as Payload);
+  }
+
+  /** Starts a run of the job; false when its workflow id is taken (as the reuse policy judges). */
+  private async startRun(input: JobWorkflowInput, workflowIdReusePolicy: WorkflowIdReusePolicy): Promise<boolean> {
     const { request, spec } = input;
-    await this.guard(() =>
-      this.client.workflow.start('transcodeJob', {
+    try {
+      await this.client.workflow.start('transcodeJob', {
         workflowId: jobWorkflowId(input.id),
         taskQueue: ORCHESTRATION_QUEUE,
         args: [input],
         workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy,
         priority: { priorityKey: priorityKey(request.queue, request.priority) },
         typedSearchAttributes: [
           { key: SA.status, value: 'queued' },
@@ -130,9 +254,15 @@ export class JobService {
             parameters: request.parameters,
             created_at: input.createdAt,
           },
+          // every run carries it, so a manually retried job still answers its key
+          [FINGERPRINT_MEMO]: requestFingerprint(request),
         },
-      }),
-    );
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+      throw this.translate(err);
+    }
   }
 
   /** The next job sequence number from the durable counter workflow (started on first use). */
@@ -315,12 +445,8 @@ export class JobService {
     const why = refuseAction('retry', view.status);
     if (why) throw conflict(why);
     const next = await this.guard(() => handle.query(msg.retryInputQuery), id);
-    try {
-      await this.startRun(next);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 409) throw conflict('the job is already being retried');
-      throw err;
-    }
+    // ALLOW_DUPLICATE: a new run under the closed job's id, whatever policy its first run had
+    if (!(await this.startRun(next, 'ALLOW_DUPLICATE'))) throw conflict('the job is already being retried');
     return this.pollView(id, (v) => v.status !== view.status);
   }
 
@@ -357,6 +483,11 @@ export class JobService {
     }
     return err instanceof Error ? err : new Error(String(err));
   }
+}
+
+/** The request as the job keeps it (a copy: the body's objects stay the caller's). */
+function toJobRequest(body: CreateJobBody): JobRequest {
+  return { ...body, parameters: { ...body.parameters } };
 }
 
 function summarize(e: temporal.api.workflow.v1.IWorkflowExecutionInfo): JobSummary | undefined {
