@@ -7,7 +7,7 @@ import type { ControlRequest, NodeControlActivities } from '../domain/activities
 import { FAILURE } from '../domain/activities';
 import type { EncoderRegistry } from './encoder-registry';
 
-export function createControlActivities(registry: EncoderRegistry): NodeControlActivities {
+export function createControlActivities(registry: EncoderRegistry): Pick<NodeControlActivities, 'suspendEncoder' | 'resumeEncoder'> {
   const notHere = (req: ControlRequest) =>
     ApplicationFailure.create({
       type: FAILURE.encoderNotFound,

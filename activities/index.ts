@@ -1,4 +1,5 @@
-export { createEncodeActivity, type EncodeDeps } from './encode';
+export { createEncodeActivities, LEASE_HEARTBEAT_TIMEOUTS, type EncodeDeps } from './encode';
+export type { EncoderLeases } from './encode-session';
 export { createControlActivities } from './control';
 export { createOrchestrationActivities } from './orchestration';
 export { EncoderRegistry } from './encoder-registry';

@@ -7,14 +7,14 @@
 import http from 'node:http';
 import https from 'node:https';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createOrchestrationActivities } from '../activities/orchestration';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { ORCHESTRATION_QUEUE } from '../domain/queues';
 import { JobService } from '../lib/job-service';
-import { createLogger, sdkLogger, type Logger } from '../lib/logger';
+import { createLogger, type Logger } from '../lib/logger';
+import { installSdkRuntime } from '../lib/sdk-runtime';
 import { NodeService } from '../lib/node-service';
 import { connectionOptions } from '../lib/temporal';
-import { workflowBundlePath } from '../workers/bundle-path';
+import { orchestrationWorkerOptions } from '../workers/orchestration-worker';
 import { createApp } from './app';
 import { ConfigError, loadMasterConfig, type MasterConfig } from './config';
 import { createMasterMetrics, serveMetrics } from './metrics';
@@ -38,14 +38,7 @@ function runOrchestrationWorker(config: MasterConfig, logger: Logger): { stop():
     while (!stopped) {
       try {
         const connection = await NativeConnection.connect(connectionOptions(config.temporal));
-        worker = await Worker.create({
-          connection,
-          namespace: config.temporal.namespace,
-          taskQueue: ORCHESTRATION_QUEUE,
-          workflowBundle: { codePath: workflowBundlePath() },
-          activities: createOrchestrationActivities(),
-          identity: `master@${process.pid}`,
-        });
+        worker = await Worker.create(orchestrationWorkerOptions(connection, config.temporal.namespace, `master@${process.pid}`));
         if (stopped) break;
         logger.info({ task_queue: ORCHESTRATION_QUEUE }, 'orchestration worker polling');
         await worker.run();
@@ -147,7 +140,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  Runtime.install({ logger: sdkLogger(logger.child({ component: 'temporal-sdk' })), shutdownSignals: [] });
+  installSdkRuntime(logger.child({ component: 'temporal-sdk' }), { shutdownSignals: [] });
   let master: RunningMaster;
   try {
     master = await startMaster(config, logger);

@@ -3,7 +3,7 @@
  * imports them with `import type`, the worker implements them in activities/).
  */
 import type { Capability } from './encoders';
-import type { Confidence, EncodeResult, EncodeSpec } from './job';
+import type { Confidence, EncodeResult, EncodeSpec, JobOutput } from './job';
 
 export interface EncodeRequest {
   jobId: string;
@@ -11,6 +11,22 @@ export interface EncodeRequest {
   spec: EncodeSpec;
   confidence: Confidence;
   stallTimeoutMs: number;
+  /**
+   * Write the verified output under the attempt's own name and leave publishing it to the workflow
+   * (publishOutput). Absent in requests of workflows started before staged outputs.
+   */
+  stage?: boolean;
+  /** the encoder is stopped when its worker has had no contact with Temporal this long (set by the worker) */
+  leaseMs?: number;
+}
+
+export interface PublishRequest {
+  jobId: string;
+  attempt: number;
+  /** the attempt's verified output */
+  staged: string;
+  /** the job's output: where it goes */
+  final: string;
 }
 
 /** Details of an encode failure that the workflow records with the attempt. */
@@ -32,6 +48,12 @@ export const FAILURE = {
   workerShutdown: 'WorkerShutdown',
   /** the control target (a running encoder) is not on this node */
   encoderNotFound: 'EncoderNotFound',
+  /** the output cannot be written (no space, permission): not retryable on the same storage */
+  outputNotWritable: 'OutputNotWritable',
+  /** the worker lost contact with Temporal longer than its lease: its encoder was stopped */
+  lostContact: 'LostContact',
+  /** the attempt was canceled (by its workflow, or because nobody adopted it) */
+  canceled: 'EncodeCanceled',
 } as const;
 
 export interface EncodeActivities {
@@ -46,6 +68,10 @@ export interface ControlRequest {
 export interface NodeControlActivities {
   suspendEncoder(req: ControlRequest): Promise<void>;
   resumeEncoder(req: ControlRequest): Promise<void>;
+  /** follows an attempt of this node whose encode activity Temporal lost sight of; its result */
+  adoptAttempt(req: ControlRequest): Promise<EncodeResult>;
+  /** makes the accepted attempt's staged output the job's output */
+  publishOutput(req: PublishRequest): Promise<JobOutput>;
 }
 
 /** Light activities on the orchestration queue (run as local activities by the workflow). */

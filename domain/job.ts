@@ -189,6 +189,8 @@ export const QUALITY_THRESHOLDS = { minPsnrDb: 25, minSsim: 0.8 } as const;
 
 export interface EncodeResult {
   output: JobOutput;
+  /** the attempt's verified file, until the workflow publishes it as output.path */
+  staged?: string;
   log: string;
   frames: number;
   duration_seconds: number;

@@ -10,15 +10,17 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createControlActivities, createEncodeActivity, createOrchestrationActivities, EncoderRegistry, jobLogContext } from '../activities';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createControlActivities, createEncodeActivities, EncoderRegistry, jobLogContext } from '../activities';
 import type { Capability } from '../domain/encoders';
 import { nodeIdFromAddress, type NodeRegistration } from '../domain/nodes';
-import { encodeQueue, nodeQueue, ORCHESTRATION_QUEUE } from '../domain/queues';
-import { createLogger, sdkLogger, type Logger } from '../lib/logger';
+import { encodeQueue, nodeQueue } from '../domain/queues';
+import { createLogger, type Logger } from '../lib/logger';
+import { installSdkRuntime } from '../lib/sdk-runtime';
 import { connectionOptions } from '../lib/temporal';
-import { workflowBundlePath } from './bundle-path';
+import { orchestrationWorkerOptions } from './orchestration-worker';
 import { loadWorkerConfig, type WorkerConfig } from './config';
+import { GuardedLeases } from './encoder-leases';
 import { loadOrDetectHardware, type HardwareProfile } from './hardware';
 import { MasterLink } from './master-link';
 import { PowerMonitor } from './power';
@@ -77,6 +79,9 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
 
   const connection = await NativeConnection.connect(connectionOptions(config.temporal));
   const registry = new EncoderRegistry();
+  // encoders live only while this agent is in touch with Temporal (frozen or cut off: they stop)
+  const leases = new GuardedLeases({ ping: (deadline) => connection.withDeadline(deadline, () => connection.workflowService.getSystemInfo({})) }, log);
+  leases.start();
   const base = {
     connection,
     namespace: config.temporal.namespace,
@@ -87,7 +92,7 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
     interceptors: { activity: [jobLogContext(nodeId)] },
   };
 
-  const encode = createEncodeActivity({
+  const { encode, adoptAttempt, publishOutput } = createEncodeActivities({
     node: { id: nodeId, name: config.nodeName },
     outputRoot: config.outputRoot,
     registry,
@@ -99,6 +104,7 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
     logger,
     heartbeatIntervalMs: config.progressIntervalMs,
     telemetry,
+    leases,
   });
   const encodeWorkers: Worker[] = [];
   for (const cap of offered) {
@@ -115,11 +121,12 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
     );
   }
   const otherWorkers: Worker[] = [
-    await Worker.create({ ...base, taskQueue: nodeQueue(nodeId), activities: createControlActivities(registry), maxConcurrentActivityTaskExecutions: 20 }),
+    // the node's own queue: suspend/continue, adoption of an encode Temporal lost sight of, publishing
+    await Worker.create({ ...base, taskQueue: nodeQueue(nodeId), activities: { ...createControlActivities(registry), adoptAttempt, publishOutput }, maxConcurrentActivityTaskExecutions: 20 }),
   ];
   if (config.runWorkflows) {
     otherWorkers.push(
-      await Worker.create({ ...base, taskQueue: ORCHESTRATION_QUEUE, workflowBundle: { codePath: workflowBundlePath() }, activities: createOrchestrationActivities() }),
+      await Worker.create({ ...orchestrationWorkerOptions(connection, config.temporal.namespace, base.identity), shutdownGraceTime: base.shutdownGraceTime }),
     );
   }
 
@@ -177,6 +184,7 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
   } finally {
     link?.stop();
     await registry.killAll();
+    leases.stop();
     power.stop();
     await new Promise((r) => metricsServer.close(r));
     await connection.close();
@@ -217,7 +225,7 @@ async function main(): Promise<void> {
     logger.fatal((err as Error).message);
     process.exit(2);
   }
-  Runtime.install({ logger: sdkLogger(logger.child({ component: 'temporal-sdk' })), shutdownSignals: [] });
+  installSdkRuntime(logger.child({ component: 'temporal-sdk' }), { shutdownSignals: [] });
   process.exit(await runAgent(config, logger));
 }
 

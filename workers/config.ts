@@ -30,7 +30,8 @@ export const workerEnvSchema = z.object({
   FFRTMP_METRICS_HOST: z.string().default('0.0.0.0'),
   FFRTMP_CPU_SLOTS: z.coerce.number().int().min(1).max(64).optional(),
   FFRTMP_GPU_SLOTS: z.coerce.number().int().min(1).max(64).optional(),
-  FFRTMP_RUN_WORKFLOWS: bool.default(true),
+  /** workflow tasks run on the masters: an encode host that is frozen or cut off holds none */
+  FFRTMP_RUN_WORKFLOWS: bool.default(false),
   FFRTMP_REDETECT: bool.default(false),
   /** capabilities declared without hardware, for routing tests; shown as simulated everywhere */
   FFRTMP_SIMULATE_CAPABILITIES: capabilityList.default([]),

@@ -14,6 +14,7 @@ import {
   allHandlersFinished,
   condition,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -237,21 +238,30 @@ async function runAttempt(job: JobState, route: Route): Promise<AttemptOutcome> 
 
   let settled: { ok: true; value: EncodeResult } | { ok: false; error: unknown } | undefined;
   const scope = new CancellationScope();
-  void scope
-    .run(() =>
-      encode({
-        jobId: input.id,
-        attempt,
-        spec: route.spec,
-        confidence: input.request.confidence,
-        stallTimeoutMs: policy.stallTimeoutMs,
-      }),
-    )
-    .then(
-      (value) => (settled = { ok: true, value }),
-      (error: unknown) => (settled = { ok: false, error }),
-    )
-    .finally(() => job.bump());
+  const launch = (run: () => Promise<EncodeResult>) => {
+    settled = undefined;
+    void scope
+      .run(run)
+      .then(
+        (value) => (settled = { ok: true, value }),
+        (error: unknown) => (settled = { ok: false, error }),
+      )
+      .finally(() => job.bump());
+  };
+  // the attempt writes its own file and the workflow publishes the accepted one (patched in:
+  // jobs started before keep the old way, their encode publishing itself)
+  const stage = patched(PATCH.stagedOutput);
+  launch(() =>
+    encode({
+      jobId: input.id,
+      attempt,
+      spec: route.spec,
+      confidence: input.request.confidence,
+      stallTimeoutMs: policy.stallTimeoutMs,
+      ...(stage ? { stage: true } : {}),
+    }),
+  );
+  let adoptedFrom: unknown;
 
   let stopping: 'cancel' | 'requeue' | 'deadline' | undefined;
   let activeMs = 0;
@@ -260,44 +270,120 @@ async function runAttempt(job: JobState, route: Route): Promise<AttemptOutcome> 
     scope.cancel();
   };
 
-  while (!settled) {
-    const seen = job.rev;
-    if (!stopping) {
-      if (job.cancelRequested) {
-        stop('cancel');
-        continue;
+  /** Steers the attempt (pause, resume, cancel, deadline) until what was launched settles. */
+  const steer = async () => {
+    while (!settled) {
+      const seen = job.rev;
+      if (!stopping) {
+        if (job.cancelRequested) {
+          stop('cancel');
+          continue;
+        }
+        if (job.pauseRequested && job.status === 'queued') {
+          stop('requeue');
+          continue;
+        }
+        if (job.pauseRequested && (job.status === 'assigned' || job.status === 'running')) {
+          await controlEncoder(job, 'suspend');
+          continue;
+        }
+        if (job.resumeRequested && job.status === 'paused') {
+          await controlEncoder(job, 'resume');
+          continue;
+        }
       }
-      if (job.pauseRequested && job.status === 'queued') {
-        stop('requeue');
-        continue;
-      }
-      if (job.pauseRequested && (job.status === 'assigned' || job.status === 'running')) {
-        await controlEncoder(job, 'suspend');
-        continue;
-      }
-      if (job.resumeRequested && job.status === 'paused') {
-        await controlEncoder(job, 'resume');
-        continue;
+      const onTheClock = !stopping && (job.status === 'assigned' || job.status === 'running');
+      if (onTheClock) {
+        const started = Date.now();
+        const woke = await condition(() => settled !== undefined || job.rev !== seen, Math.max(1, policy.attemptDeadlineMs - activeMs));
+        activeMs += Date.now() - started;
+        if (!woke) stop('deadline');
+      } else {
+        await condition(() => settled !== undefined || job.rev !== seen);
       }
     }
-    const onTheClock = !stopping && (job.status === 'assigned' || job.status === 'running');
-    if (onTheClock) {
-      const started = Date.now();
-      const woke = await condition(() => settled !== undefined || job.rev !== seen, Math.max(1, policy.attemptDeadlineMs - activeMs));
-      activeMs += Date.now() - started;
-      if (!woke) stop('deadline');
-    } else {
-      await condition(() => settled !== undefined || job.rev !== seen);
-    }
+    return settled;
+  };
+
+  let result = await steer();
+  // Temporal lost sight of the encode (no heartbeat reached it): ask its node whether the
+  // encode is still there, running or finished, and take it over rather than encode again
+  const lostNode = attemptNode(job);
+  if (!result.ok && !stopping && lostNode && lostHeartbeat(result.error) && patched(PATCH.adoptLostEncode)) {
+    adoptedFrom = result.error;
+    log.info(`no heartbeat from ${job.current?.node_name ?? lostNode}: asking it for attempt ${attempt}`);
+    const { adoptAttempt } = nodeActivities(lostNode, policy.heartbeatTimeoutMs);
+    launch(() => adoptAttempt({ jobId: input.id, attempt }));
+    result = await steer();
   }
 
-  const result = settled;
   if (result.ok) {
+    const published = await publish(job, attemptNode(job), result.value);
+    if (!published.ok) return fail(job, 'failed', published.error, result.value.log, true);
     if (job.status === 'paused') job.leavePause('finished while being paused');
-    job.complete(result.value);
+    job.complete(published.value);
     return { kind: 'completed' };
   }
-  return classifyFailure(job, result.error, stopping);
+  // an adoption the node never took, or could not serve, says nothing new: the attempt is lost
+  // as the heartbeat timeout said; one that ran and failed tells why (a stall, a lost lease)
+  const adoptionSilent = adoptedFrom !== undefined && (timedOut(result.error) || failureType(result.error) === FAILURE.encoderNotFound);
+  return classifyFailure(job, adoptionSilent ? adoptedFrom : result.error, stopping, adoptedFrom !== undefined);
+}
+
+/** Workflow changes that jobs already running must not see (docs/ARCHITECTURE.md, versioning). */
+const PATCH = {
+  stagedOutput: 'staged-output',
+  adoptLostEncode: 'adopt-lost-encode',
+} as const;
+
+function attemptNode(job: JobState): string | null {
+  return job.current?.node_id ?? null;
+}
+
+function timedOut(error: unknown): boolean {
+  return (error instanceof ActivityFailure ? error.cause : error) instanceof TimeoutFailure;
+}
+
+function failureType(error: unknown): string | undefined {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+}
+
+function lostHeartbeat(error: unknown): boolean {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  return cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.HEARTBEAT;
+}
+
+/** The node's own queue: adoption, publishing, suspend/continue reach the very worker. */
+function nodeActivities(nodeId: string, heartbeatTimeoutMs: number) {
+  return proxyActivities<NodeControlActivities>({
+    taskQueue: nodeQueue(nodeId),
+    // a node that does not take it within seconds is gone (cut off, frozen, dead)
+    scheduleToStartTimeout: '5 seconds',
+    startToCloseTimeout: '7 days',
+    heartbeatTimeout: heartbeatTimeoutMs,
+    retry: { maximumAttempts: 1 },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+}
+
+/** The accepted attempt's staged file becomes the job's output (on the node that wrote it). */
+async function publish(job: JobState, nodeId: string | null, result: EncodeResult): Promise<{ ok: true; value: EncodeResult } | { ok: false; error: string }> {
+  if (!result.staged || !result.output.path) return { ok: true, value: result };
+  if (!nodeId) return { ok: false, error: 'the attempt finished without a node to publish its output' };
+  const { publishOutput } = proxyActivities<NodeControlActivities>({
+    taskQueue: nodeQueue(nodeId),
+    scheduleToCloseTimeout: '60 seconds',
+    retry: { maximumAttempts: 3, initialInterval: '500 ms' },
+  });
+  try {
+    const output = await publishOutput({ jobId: job.input.id, attempt: job.attempt, staged: result.staged, final: result.output.path });
+    const { staged: _staged, ...rest } = result;
+    return { ok: true, value: { ...rest, output } };
+  } catch (err) {
+    const why = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+    return { ok: false, error: `could not publish the output of attempt ${job.attempt} on ${job.current?.node_name ?? nodeId}: ${why}` };
+  }
 }
 
 /** Suspend or continue the attempt's encoder through its node's control queue. */
@@ -328,7 +414,7 @@ async function controlEncoder(job: JobState, action: 'suspend' | 'resume'): Prom
   }
 }
 
-function classifyFailure(job: JobState, error: unknown, stopping: 'cancel' | 'requeue' | 'deadline' | undefined): AttemptOutcome {
+function classifyFailure(job: JobState, error: unknown, stopping: 'cancel' | 'requeue' | 'deadline' | undefined, askedNode = false): AttemptOutcome {
   const cause = error instanceof ActivityFailure ? error.cause : error;
   const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as EncodeFailureDetails | undefined) : undefined;
   const logText = details?.log;
@@ -354,8 +440,10 @@ function classifyFailure(job: JobState, error: unknown, stopping: 'cancel' | 're
     return { kind: 'unclaimed' };
   }
   if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.HEARTBEAT) {
-    const node = job.current?.node_name ?? 'the worker';
-    return fail(job, 'failed', `${node} stopped heartbeating (worker lost); the attempt will run elsewhere`, logText, true);
+    const who = job.current?.node_name ?? 'the worker';
+    const secs = Math.round(job.input.policy.heartbeatTimeoutMs / 1000);
+    const asked = askedNode ? ` and no answer for the attempt (dead, cut off or frozen)` : '';
+    return fail(job, 'failed', `${who} stopped heartbeating (worker lost): no heartbeat for ${secs} s${asked}; the attempt will run elsewhere`, logText, true);
   }
   if (cause instanceof ApplicationFailure && cause.type === FAILURE.stalled) {
     return fail(job, 'timed_out', cause.message, logText, true);

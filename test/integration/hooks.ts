@@ -1,12 +1,12 @@
 /** Root hooks: a quiet Temporal SDK runtime for in-process workers; stop the shared dev server at the end. */
-import { Runtime } from '@temporalio/worker';
-import { createLogger, sdkLogger } from '../../lib/logger';
+import { createLogger } from '../../lib/logger';
+import { installSdkRuntime } from '../../lib/sdk-runtime';
 import assert from 'node:assert/strict';
 import { stopCluster } from '../helpers/cluster';
 import { observedResponses } from '../helpers/master';
 import { undocumented } from '../helpers/openapi-coverage';
 
-Runtime.install({ logger: sdkLogger(createLogger('test-sdk', { level: 'warn', format: 'json' })) });
+installSdkRuntime(createLogger('test-sdk', { level: 'warn', format: 'json' }));
 
 export const mochaHooks = {
   async afterAll(this: Mocha.Context) {

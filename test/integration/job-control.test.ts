@@ -55,7 +55,7 @@ describe('job workflow: control, timeouts and retries', function () {
     const pid = await encoderPid(job.id);
     const { root } = await cluster();
     const jobDir = path.join(root, 'data', 'outputs', job.id);
-    await waitFor('partial output on disk', () => existsSync(path.join(jobDir, 'output.mp4.partial')));
+    await waitFor('partial output on disk', () => existsSync(path.join(jobDir, 'attempt-1.output.mp4.partial')));
 
     const t0 = Date.now();
     const view = await jobs.control(job.id, 'cancel');
@@ -63,7 +63,7 @@ describe('job workflow: control, timeouts and retries', function () {
     await waitFor('encoder gone', () => processState(pid) === null, { timeoutMs: 2_000, intervalMs: 10 });
     const elapsed = Date.now() - t0;
     assert.ok(elapsed <= 2_000, `encoder gone after ${elapsed} ms`);
-    assert.deepEqual(readdirSync(jobDir).filter((f) => f.startsWith('output')), []);
+    assert.deepEqual(readdirSync(jobDir).filter((f) => f.startsWith('output') || f.startsWith('attempt-')), [], 'no output of any attempt is left');
     assert.deepEqual(view.state_transitions.map((t) => t.to), ['queued', 'assigned', 'running', 'canceled']);
   });
 

@@ -1,0 +1,30 @@
+/**
+ * The Worker options of the orchestration queue (workflow tasks of jobs, nodes and the sequence
+ * counter, plus the light liveCapabilities local activity), the same wherever it runs: in every
+ * master by default, in a worker agent only when asked (FFRTMP_RUN_WORKFLOWS).
+ */
+import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
+import { createOrchestrationActivities } from '../activities/orchestration';
+import { ORCHESTRATION_QUEUE } from '../domain/queues';
+import { workflowBundlePath } from './bundle-path';
+
+/**
+ * How long a workflow task waits on the sticky queue of the process that ran the workflow last
+ * before any other orchestration worker may take it. The SDK's default is 10 s: a master killed
+ * with SIGKILL (or frozen) then held its workflows' next decisions — POST /jobs stalled 12 s on the
+ * sequence counter after a master restart. Our histories are short, so replaying one elsewhere
+ * costs less than waiting for a process that may be gone.
+ */
+export const STICKY_SCHEDULE_TO_START = '1 second';
+
+export function orchestrationWorkerOptions(connection: NativeConnection, namespace: string, identity: string): WorkerOptions {
+  return {
+    connection,
+    namespace,
+    identity,
+    taskQueue: ORCHESTRATION_QUEUE,
+    workflowBundle: { codePath: workflowBundlePath() },
+    activities: createOrchestrationActivities(),
+    stickyQueueScheduleToStartTimeout: STICKY_SCHEDULE_TO_START,
+  };
+}
