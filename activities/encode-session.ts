@@ -397,7 +397,7 @@ export class EncodeSession {
     const remote = spec.input.kind === 'url';
     throw this.fail(
       remote ? FAILURE.encoderFailed : FAILURE.invalidJob,
-      `the input ended at ${reached.toFixed(2)} s of the ${this.expectedSec.toFixed(2)} s its header states: ${remote ? 'the download was cut short' : 'the file is truncated or corrupt'} (${input})`,
+      `the input ended at ${reached.toFixed(2)} s of the ${this.expectedSec.toFixed(2)} s its header states: ${remote ? 'the download was cut short' : 'the file is truncated or corrupt'} (${input}, read on ${this.deps.node.name})`,
       !remote,
     );
   }

@@ -25,9 +25,6 @@ export interface EncodeDeps extends SessionDeps {
   heartbeatIntervalMs?: number;
 }
 
-/** How long a session whose activity Temporal forgot waits to be adopted (the workflow asks within seconds). */
-const ADOPTION_GRACE_MS = 60_000;
-
 /** An encoder is stopped when its worker has had no contact with Temporal for this many heartbeat timeouts. */
 export const LEASE_HEARTBEAT_TIMEOUTS = 2;
 
@@ -46,7 +43,7 @@ export function createEncodeActivities(deps: EncodeDeps) {
       if (why?.notFound || why?.timedOut) {
         // Temporal no longer knows this activity (it timed out while unreachable): the worker is
         // fine, so keep the session for the workflow to adopt rather than encode again
-        deps.registry.orphan(session, ADOPTION_GRACE_MS, (s) => (s.finished ? s.discard() : s.cancel('not adopted by its workflow')));
+        deps.registry.orphan(session);
         deps.logger.warn({ job_id: session.jobId, attempt: session.attempt, node: deps.node.id }, 'Temporal lost sight of this encode; it keeps running for its workflow to adopt');
         throw err;
       }

@@ -1,73 +1,84 @@
 /**
  * The encode sessions on this worker, by job and attempt: the node's control activities suspend
- * and continue them, the agent kills them on shutdown, and a session whose activity Temporal lost
- * sight of (an outage, a heartbeat that did not get through) waits here a while to be adopted by
- * the workflow (`adoptAttempt`) rather than thrown away.
+ * and continue them, the agent kills them on shutdown, and the workflow can adopt one
+ * (`adoptAttempt`) when Temporal lost sight of its encode activity — an outage, a heartbeat or a
+ * completion that did not get through — rather than encode again:
+ *   - a running session nobody follows any more waits `graceMs` to be adopted, then is canceled;
+ *   - a finished session keeps its result for `lingerMs`, then its staged output (if the workflow
+ *     never published it) is removed and the session forgotten.
  */
 import type { EncodeSession } from './encode-session';
 
 interface Entry {
   session: EncodeSession;
-  /** set while nobody follows the session: it is dropped when this runs out */
-  orphanTimer: NodeJS.Timeout | null;
+  dropTimer: NodeJS.Timeout | null;
 }
+
+export interface RegistryTimings {
+  /** how long an unfollowed running session waits for its workflow */
+  graceMs: number;
+  /** how long a finished session keeps its result */
+  lingerMs: number;
+}
+
+export const DEFAULT_REGISTRY_TIMINGS: RegistryTimings = { graceMs: 60_000, lingerMs: 120_000 };
 
 export class EncoderRegistry {
   private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly timings: RegistryTimings = DEFAULT_REGISTRY_TIMINGS) {}
 
   private static key(jobId: string, attempt: number): string {
     return `${jobId}#${attempt}`;
   }
 
-  /** Registers a new session; it leaves the registry when it settles, unless it is orphaned. */
+  /** Registers a new session; once it settles it lingers, then goes. */
   add(session: EncodeSession): void {
-    const key = EncoderRegistry.key(session.jobId, session.attempt);
-    const entry: Entry = { session, orphanTimer: null };
-    this.entries.set(key, entry);
-    void session.result.then(
-      () => undefined,
-      () => undefined,
-    ).then(() => {
-      if (this.entries.get(key) === entry && entry.orphanTimer === null) this.entries.delete(key);
+    const entry: Entry = { session, dropTimer: null };
+    this.entries.set(EncoderRegistry.key(session.jobId, session.attempt), entry);
+    this.lingerWhenSettled(entry);
+  }
+
+  private lingerWhenSettled(entry: Entry): void {
+    void entry.session.result.catch(() => undefined).then(() => {
+      if (this.current(entry) && entry.dropTimer === null) this.scheduleDrop(entry, this.timings.lingerMs);
     });
+  }
+
+  private current(entry: Entry): boolean {
+    return this.entries.get(EncoderRegistry.key(entry.session.jobId, entry.session.attempt)) === entry;
+  }
+
+  private scheduleDrop(entry: Entry, ms: number): void {
+    if (entry.dropTimer) clearTimeout(entry.dropTimer);
+    entry.dropTimer = setTimeout(() => {
+      if (!this.current(entry)) return;
+      this.entries.delete(EncoderRegistry.key(entry.session.jobId, entry.session.attempt));
+      const s = entry.session;
+      void (s.finished ? s.discard() : s.cancel('not adopted by its workflow'));
+    }, ms);
+    entry.dropTimer.unref();
   }
 
   get(jobId: string, attempt: number): EncodeSession | undefined {
     return this.entries.get(EncoderRegistry.key(jobId, attempt))?.session;
   }
 
-  /**
-   * Nobody follows this session any more (its activity is gone from Temporal's view). It keeps
-   * running, or keeps its result, for `graceMs`; adopted by then it goes on, otherwise it is
-   * canceled (or its staged output removed) and forgotten.
-   */
-  orphan(session: EncodeSession, graceMs: number, onDrop: (s: EncodeSession) => Promise<void>): void {
-    const key = EncoderRegistry.key(session.jobId, session.attempt);
-    const entry = this.entries.get(key) ?? { session, orphanTimer: null };
-    this.entries.set(key, entry);
-    if (entry.orphanTimer) clearTimeout(entry.orphanTimer);
-    entry.orphanTimer = setTimeout(() => {
-      if (this.entries.get(key) !== entry) return;
-      this.entries.delete(key);
-      void onDrop(session);
-    }, graceMs);
+  /** Nobody follows this session any more (its activity is gone from Temporal's view). */
+  orphan(session: EncodeSession): void {
+    const entry = this.entries.get(EncoderRegistry.key(session.jobId, session.attempt));
+    if (!entry || entry.session !== session) return;
+    this.scheduleDrop(entry, session.finished ? this.timings.lingerMs : this.timings.graceMs);
   }
 
   /** The session of an attempt, taken over by a new follower (undefined when this node has none). */
   adopt(jobId: string, attempt: number): EncodeSession | undefined {
-    const key = EncoderRegistry.key(jobId, attempt);
-    const entry = this.entries.get(key);
+    const entry = this.entries.get(EncoderRegistry.key(jobId, attempt));
     if (!entry) return undefined;
-    if (entry.orphanTimer) clearTimeout(entry.orphanTimer);
-    entry.orphanTimer = null;
-    if (entry.session.finished) {
-      // a finished session is handed over once, then forgotten
-      this.entries.delete(key);
-    } else {
-      void entry.session.result.catch(() => undefined).then(() => {
-        if (this.entries.get(key) === entry && entry.orphanTimer === null) this.entries.delete(key);
-      });
-    }
+    if (entry.dropTimer) clearTimeout(entry.dropTimer);
+    entry.dropTimer = null;
+    if (entry.session.finished) this.scheduleDrop(entry, this.timings.lingerMs);
+    else this.lingerWhenSettled(entry);
     return entry.session;
   }
 

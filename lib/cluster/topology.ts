@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TemporalSettings } from '../temporal';
@@ -233,6 +233,9 @@ export class Topology {
 
   async up(): Promise<void> {
     const tools = serverTools(this.opts.repoRoot);
+    mkdirSync(this.opts.root, { recursive: true });
+    // PostgreSQL runs as its own user: it must be able to pass through the state folder
+    chmodSync(this.opts.root, statSync(this.opts.root).mode | 0o011);
     for (const d of ['logs', 'run', 'hosts', 'media', 'outputs']) mkdirSync(this.dir(d), { recursive: true });
 
     this.say(`network: bridge ${this.net.bridge} ${this.opts.network.subnet}.0/24, a namespace per host`);

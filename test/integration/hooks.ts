@@ -3,6 +3,7 @@ import { createLogger } from '../../lib/logger';
 import { installSdkRuntime } from '../../lib/sdk-runtime';
 import assert from 'node:assert/strict';
 import { stopCluster } from '../helpers/cluster';
+import { stopTopology } from '../helpers/topology';
 import { observedResponses } from '../helpers/master';
 import { undocumented } from '../helpers/openapi-coverage';
 
@@ -10,7 +11,8 @@ installSdkRuntime(createLogger('test-sdk', { level: 'warn', format: 'json' }));
 
 export const mochaHooks = {
   async afterAll(this: Mocha.Context) {
-    this.timeout(30_000);
+    this.timeout(60_000);
+    await stopTopology();
     await stopCluster();
     // every answer any in-process master gave during the whole run must be in the OpenAPI document
     const missing = undocumented(observedResponses);
