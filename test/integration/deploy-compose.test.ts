@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadMasterConfig, masterEnvSchema } from '../../api/config';
+import { pinnedServerVersion } from '../../lib/cluster/temporal-server';
 import { DYNAMIC_CONFIG } from '../../lib/dev-server';
 import { searchAttributeDefinitions } from '../../domain/search-attributes';
 import { loadWorkerConfig, workerEnvSchema } from '../../workers/config';
@@ -178,7 +179,10 @@ describe('deploy: docker-compose.yml', function () {
       }
       if (!svc.build) assert.match(svc.image ?? '', /:[vV]?\d+(\.\d+)*$/, `${name}: ${svc.image} is pinned`);
     }
-    assert.match(model.services.temporal!.image!, /^temporalio\/server:1\.3\d\./);
+    // one pinned server version (deploy/temporal/versions.env): the images and the server cluster.sh builds
+    const pinned = pinnedServerVersion(REPO_ROOT);
+    assert.equal(model.services.temporal!.image, `temporalio/server:${pinned}`);
+    assert.equal(model.services['temporal-schema']!.image, `temporalio/admin-tools:${pinned}`);
     assert.match(model.services['temporal-ui']!.image!, /^temporalio\/ui:2\.4\d\./);
     assert.equal(model.services['temporal-setup']!.image, model.services['temporal-schema']!.image);
   });
