@@ -319,7 +319,7 @@ export class EncodeSession {
       const summary = verification.checks.map((c) => `${c.ok ? 'ok' : 'FAILED'} ${c.name}: expected ${c.expected}, got ${c.actual}`).join('\n');
       if (!verification.passed) {
         const bad = verification.checks.filter((c) => !c.ok).map((c) => `${c.name} ${c.actual} (expected ${c.expected})`);
-        throw this.fail(FAILURE.verificationFailed, `verification (${verification.level}) on ${deps.node.name} failed: ${bad.join('; ')}\n${summary}`);
+        throw this.fail(FAILURE.verificationFailed, `verification (${verification.level}) failed: ${bad.join('; ')} (checked on ${deps.node.name})\n${summary}`);
       }
 
       outcome = 'completed';
@@ -379,10 +379,10 @@ export class EncodeSession {
     const d: Diagnosis | undefined = exit.signal ? undefined : diagnoseStderr(lines);
     if (d) {
       const type = d.cause === 'input-invalid' ? FAILURE.invalidJob : d.cause === 'input-unreachable' ? FAILURE.encoderFailed : FAILURE.outputNotWritable;
-      return this.fail(type, `${program} on ${this.deps.node.name} failed: ${d.summary}${d.evidence ? ` (${d.evidence})` : ''}`, !d.retryable);
+      return this.fail(type, `${program} failed on ${this.deps.node.name}: ${d.summary}${d.evidence ? ` (${d.evidence})` : ''}`, !d.retryable);
     }
     const line = lastTellingLine(lines);
-    return this.fail(FAILURE.encoderFailed, `${program} on ${this.deps.node.name} ${how}${line ? `: ${line}` : ''}`);
+    return this.fail(FAILURE.encoderFailed, `${program} ${how} on ${this.deps.node.name}${line ? `: ${line}` : ''}`);
   }
 
   /**

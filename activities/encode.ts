@@ -92,6 +92,7 @@ export function createEncodeActivities(deps: EncodeDeps) {
         // what other attempts of this job left (a stale attempt's partial file, say) goes now
         const others = (await readdir(dir)).filter((f) => /^attempt-\d+\./.test(f));
         await Promise.all(others.map((f) => rm(path.join(dir, f), { force: true })));
+        deps.registry.markPublished(req.jobId, req.attempt);
         return { path: req.final, url: null, size_bytes: (await stat(req.final)).size };
       } catch (err) {
         const d = diagnoseFsError(err);

@@ -12,6 +12,8 @@ import type { EncodeSession } from './encode-session';
 interface Entry {
   session: EncodeSession;
   dropTimer: NodeJS.Timeout | null;
+  /** finished with a staged output the workflow has not published yet */
+  awaitingPublish: boolean;
 }
 
 export interface RegistryTimings {
@@ -25,6 +27,7 @@ export const DEFAULT_REGISTRY_TIMINGS: RegistryTimings = { graceMs: 60_000, ling
 
 export class EncoderRegistry {
   private readonly entries = new Map<string, Entry>();
+  private readonly idleWaiters = new Set<() => void>();
 
   constructor(private readonly timings: RegistryTimings = DEFAULT_REGISTRY_TIMINGS) {}
 
@@ -34,15 +37,48 @@ export class EncoderRegistry {
 
   /** Registers a new session; once it settles it lingers, then goes. */
   add(session: EncodeSession): void {
-    const entry: Entry = { session, dropTimer: null };
+    const entry: Entry = { session, dropTimer: null, awaitingPublish: false };
     this.entries.set(EncoderRegistry.key(session.jobId, session.attempt), entry);
+    void session.result.then((r) => (entry.awaitingPublish = Boolean(r.staged)), () => undefined);
     this.lingerWhenSettled(entry);
   }
 
   private lingerWhenSettled(entry: Entry): void {
     void entry.session.result.catch(() => undefined).then(() => {
       if (this.current(entry) && entry.dropTimer === null) this.scheduleDrop(entry, this.timings.lingerMs);
+      this.changed();
     });
+  }
+
+  /** The workflow published this attempt's output: nothing of it is waited for any more. */
+  markPublished(jobId: string, attempt: number): void {
+    const entry = this.entries.get(EncoderRegistry.key(jobId, attempt));
+    if (entry) entry.awaitingPublish = false;
+    this.changed();
+  }
+
+  /** No encoder runs and no finished attempt waits to be published: the node's queue may close. */
+  get idle(): boolean {
+    return [...this.entries.values()].every((e) => e.session.finished && !e.awaitingPublish);
+  }
+
+  /** Resolves true once idle, false when `timeoutMs` passed first. */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.idle) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.idleWaiters.delete(check);
+        resolve(ok);
+      };
+      const check = () => this.idle && done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.idleWaiters.add(check);
+    });
+  }
+
+  private changed(): void {
+    for (const w of [...this.idleWaiters]) w();
   }
 
   private current(entry: Entry): boolean {
@@ -56,6 +92,7 @@ export class EncoderRegistry {
       this.entries.delete(EncoderRegistry.key(entry.session.jobId, entry.session.attempt));
       const s = entry.session;
       void (s.finished ? s.discard() : s.cancel('not adopted by its workflow'));
+      this.changed();
     }, ms);
     entry.dropTimer.unref();
   }

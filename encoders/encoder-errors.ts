@@ -69,12 +69,14 @@ export function diagnoseFsError(err: unknown): Diagnosis | undefined {
   return cause ? diagnosis(cause, (err as Error).message) : undefined;
 }
 
-/** The encoder's last line that says something: "Conversion failed!" and the like name no cause. */
+/**
+ * The encoder's last line that reports a problem ("Conversion failed!" and the like name no cause;
+ * statistics printed at exit, such as `[aac @ …] Qavg: 109`, none at all); else its last line.
+ */
 export function lastTellingLine(lines: readonly string[]): string {
   const generic = /^(Conversion failed!|Exiting normally|Error while (?:filtering|decoding)|Setting pipeline to NULL|Freeing pipeline)/i;
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i]!.trim();
-    if (line && !generic.test(line)) return line;
-  }
-  return lines[lines.length - 1]?.trim() ?? '';
+  const problem = /error|fail|invalid|refused|reset|broken pipe|denied|unable|cannot|could not|timed out|not found/i;
+  const candidates = lines.map((l) => l.trim()).filter((l) => l && !generic.test(l));
+  for (let i = candidates.length - 1; i >= 0; i--) if (problem.test(candidates[i]!)) return candidates[i]!;
+  return candidates[candidates.length - 1] ?? lines[lines.length - 1]?.trim() ?? '';
 }

@@ -138,6 +138,13 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
     stopEncodeWorkers();
     for (const w of otherWorkers) if (w.getState() === 'RUNNING') w.shutdown();
   };
+  /** The node's own queue stays open until what ran here is published (the workflow asks for it there). */
+  const PUBLISH_WAIT_MS = 15_000;
+  const stopWhenIdle = async (budgetMs: number) => {
+    stopEncodeWorkers();
+    if (!(await registry.whenIdle(budgetMs))) log.warn('stopping with work this node could not hand over; its jobs run again elsewhere');
+    stopEverything();
+  };
 
   const link = config.masterUrl
     ? new MasterLink({
@@ -151,8 +158,8 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
         logger: log,
         onDrain: () => {
           log.info({ running: registry.size }, 'draining: no new work; running encodes finish');
-          stopEncodeWorkers();
-          if (config.exitOnDrain) void Promise.all(encodeWorkers.map(waitStopped)).then(stopEverything);
+          if (config.exitOnDrain) void stopWhenIdle(7 * 24 * 3_600_000);
+          else stopEncodeWorkers();
         },
       })
     : undefined;
@@ -163,7 +170,7 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
     if (signalled) return;
     signalled = true;
     log.info({ signal, running: registry.size, grace_seconds: config.shutdownGraceMs / 1000 }, 'shutting down: no new work');
-    stopEverything();
+    void stopWhenIdle(config.shutdownGraceMs + PUBLISH_WAIT_MS);
     if (registry.size > 0) {
       setTimeout(() => {
         if (registry.size === 0) return;
@@ -191,13 +198,6 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
     log.info('worker agent stopped');
   }
   return exitCode;
-}
-
-function waitStopped(w: Worker): Promise<void> {
-  return new Promise((resolve) => {
-    const check = () => (w.getState() === 'STOPPED' || w.getState() === 'FAILED' ? resolve() : setTimeout(check, 200));
-    check();
-  });
 }
 
 /**
