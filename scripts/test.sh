@@ -10,5 +10,9 @@ ffrtmp_setup
 export TEMPORAL_CLI
 echo "[test] unit tests" >&2
 npx mocha 'dist/test/unit/**/*.test.js'
+echo "[test] replay: recorded workflow histories against this code" >&2
+npm run --silent test:replay
+echo "[test] workflow tests: the job and entity workflows with fake activities" >&2
+npm run --silent test:workflow
 echo "[test] integration tests" >&2
 npx mocha --exit --timeout 120000 --require dist/test/integration/hooks.js 'dist/test/integration/**/*.test.js' "$@"

@@ -53,7 +53,11 @@ export class JobState implements ViewState {
   /** bumped on every change the main loop may wait for */
   rev = 0;
 
-  constructor(readonly input: JobWorkflowInput) {
+  constructor(
+    readonly input: JobWorkflowInput,
+    /** the patched changes this run takes (workflows/job.ts, PATCH) */
+    readonly features: { readonly stagedOutput: boolean; readonly adoptLostEncode: boolean },
+  ) {
     const prev = input.previous;
     this.transitions = prev ? [...prev.transitions] : [];
     this.attempts = prev ? [...prev.attempts] : [];

@@ -48,7 +48,7 @@ const { liveCapabilities } = proxyLocalActivities<OrchestrationActivities>({
 });
 
 export async function transcodeJob(input: JobWorkflowInput): Promise<JobView> {
-  const job = new JobState(input);
+  const job = new JobState(input, features());
   // every line logged in this workflow (the SDK's too) names the job, its attempt and node
   setWorkflowLogFields(() => ({ job_id: job.input.id, attempt: job.attempt, node: job.current?.node_id ?? null }));
   registerHandlers(job);
@@ -233,7 +233,7 @@ async function runAttempt(job: JobState, route: Route): Promise<AttemptOutcome> 
     heartbeatTimeout: policy.heartbeatTimeoutMs,
     retry: { maximumAttempts: 1 },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    priority: { priorityKey: priorityKey(input.request.queue, input.request.priority) },
+    priority: { priorityKey: priorityKey(input.request.queue, input.request.priority, attempt > 1) },
   });
 
   let settled: { ok: true; value: EncodeResult } | { ok: false; error: unknown } | undefined;
@@ -248,9 +248,9 @@ async function runAttempt(job: JobState, route: Route): Promise<AttemptOutcome> 
       )
       .finally(() => job.bump());
   };
-  // the attempt writes its own file and the workflow publishes the accepted one (patched in:
-  // jobs started before keep the old way, their encode publishing itself)
-  const stage = patched(PATCH.stagedOutput);
+  // the attempt writes its own file and the workflow publishes the accepted one (jobs started
+  // before keep the old way: their encode publishes itself)
+  const stage = job.features.stagedOutput;
   launch(() =>
     encode({
       jobId: input.id,
@@ -270,8 +270,10 @@ async function runAttempt(job: JobState, route: Route): Promise<AttemptOutcome> 
     scope.cancel();
   };
 
-  /** Steers the attempt (pause, resume, cancel, deadline) until what was launched settles. */
-  const steer = async () => {
+  // Steer the attempt (pause, resume, cancel, deadline) until what was launched settles. Keep
+  // this loop free of extra awaits: the order of the commands it and the view publisher issue is
+  // part of every job's history (the replay test of older versions' histories checks it).
+  for (;;) {
     while (!settled) {
       const seen = job.rev;
       if (!stopping) {
@@ -302,23 +304,23 @@ async function runAttempt(job: JobState, route: Route): Promise<AttemptOutcome> 
         await condition(() => settled !== undefined || job.rev !== seen);
       }
     }
-    return settled;
-  };
-
-  let result = await steer();
-  // Temporal lost sight of the encode (no heartbeat reached it): ask its node whether the
-  // encode is still there, running or finished, and take it over rather than encode again
-  const lostNode = attemptNode(job);
-  if (!result.ok && !stopping && lostNode && lostHeartbeat(result.error) && patched(PATCH.adoptLostEncode)) {
-    adoptedFrom = result.error;
-    log.info(`no heartbeat from ${job.current?.node_name ?? lostNode}: asking it for attempt ${attempt}`);
-    const { adoptAttempt } = nodeActivities(lostNode, policy.heartbeatTimeoutMs);
-    launch(() => adoptAttempt({ jobId: input.id, attempt }));
-    result = await steer();
+    // Temporal lost sight of the encode (no heartbeat reached it): ask its node whether the
+    // encode is still there, running or finished, and take it over rather than encode again
+    const lostNode = attemptNode(job);
+    if (!settled.ok && !stopping && adoptedFrom === undefined && lostNode && lostHeartbeat(settled.error) && job.features.adoptLostEncode) {
+      adoptedFrom = settled.error;
+      log.info(`no heartbeat from ${job.current?.node_name ?? lostNode}: asking it for attempt ${attempt}`);
+      const { adoptAttempt } = nodeActivities(lostNode, policy.heartbeatTimeoutMs);
+      launch(() => adoptAttempt({ jobId: input.id, attempt }));
+      continue;
+    }
+    break;
   }
 
+  const result = settled;
   if (result.ok) {
-    const published = await publish(job, attemptNode(job), result.value);
+    // staged outputs (jobs of this version) are published by the node; older jobs' are in place
+    const published = result.value.staged ? await publish(job, attemptNode(job), result.value) : ({ ok: true, value: result.value } as const);
     if (!published.ok) return fail(job, 'failed', published.error, result.value.log, true);
     if (job.status === 'paused') job.leavePause('finished while being paused');
     job.complete(published.value);
@@ -330,11 +332,22 @@ async function runAttempt(job: JobState, route: Route): Promise<AttemptOutcome> 
   return classifyFailure(job, adoptionSilent ? adoptedFrom : result.error, stopping, adoptedFrom !== undefined);
 }
 
-/** Workflow changes that jobs already running must not see (docs/ARCHITECTURE.md, versioning). */
-const PATCH = {
+/**
+ * Workflow changes that jobs already running must not see (docs/ARCHITECTURE.md, "Changing
+ * workflow code"). Each patch is asked once, as the run starts, always in this order: a marker in
+ * history at a fixed place, whichever paths the run takes later (asking again per attempt put
+ * markers where a replay does not ask, a non-determinism error the workflow tests caught).
+ */
+export const PATCH = {
   stagedOutput: 'staged-output',
   adoptLostEncode: 'adopt-lost-encode',
 } as const;
+
+export type Features = { [K in keyof typeof PATCH]: boolean };
+
+function features(): Features {
+  return { stagedOutput: patched(PATCH.stagedOutput), adoptLostEncode: patched(PATCH.adoptLostEncode) };
+}
 
 function attemptNode(job: JobState): string | null {
   return job.current?.node_id ?? null;

@@ -54,13 +54,15 @@ describe('scenarios, parameters and resolution', () => {
     assert.deepEqual(resolveJob(req({}, { input: 'in/clip.mov' }), { ...DEFAULT_RESOLVE_CONTEXT, mediaRoot: '/m' }).spec.input, { kind: 'file', path: '/m/in/clip.mov' });
   });
 
-  it('node ids come from addresses; priority keys order queue then priority', () => {
+  it('node ids come from addresses; priority keys order queue, then priority, then a job that ran before', () => {
     assert.equal(nodeIdFromAddress('https://worker-1.local:9091'), 'worker-1.local-9091');
     assert.equal(nodeIdFromAddress('http://10.0.0.5'), '10.0.0.5-80');
     assert.equal(nodeIdFromAddress('https://Worker_2.example'), 'worker-2.example-443');
     assert.deepEqual(
-      [priorityKey('live', 'high'), priorityKey('live', 'low'), priorityKey('default', 'high'), priorityKey('batch', 'low')],
-      [1, 3, 4, 9],
+      [priorityKey('live', 'high', true), priorityKey('live', 'high'), priorityKey('live', 'low'), priorityKey('default', 'high', true), priorityKey('default', 'high'), priorityKey('batch', 'low')],
+      [1, 2, 6, 7, 8, 18],
     );
+    assert.ok(priorityKey('default', 'medium', true) < priorityKey('default', 'medium'), 'a retry before a fresh job of its class');
+    assert.ok(priorityKey('default', 'medium', true) > priorityKey('default', 'high'), 'but after a higher priority');
   });
 });
