@@ -51,7 +51,9 @@ export type Act =
   /** report the assignment only, then hang (the job stays assigned) */
   | { kind: 'assigned-only' }
   /** stop heartbeating: the attempt times out on heartbeats; `adoptable` keeps it for adoptAttempt */
-  | { kind: 'silent'; adoptable: boolean };
+  | { kind: 'silent'; adoptable: boolean }
+  /** heartbeat until the test releases the job (world.released), then complete */
+  | { kind: 'until-released' };
 
 export interface FakeWorld {
   /** per job id, the acts of its attempts in order (the last one repeats) */
@@ -65,6 +67,9 @@ export interface FakeWorld {
   published: string[];
   /** adoptable silent sessions, by job#attempt */
   adoptable: Set<string>;
+  released: Set<string>;
+  /** every encode request, as the workflow sent it */
+  requests: EncodeRequest[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -102,6 +107,7 @@ function fakeActivities(world: FakeWorld) {
   return {
     async encode(req: EncodeRequest): Promise<EncodeResult> {
       const ctx = Context.current();
+      world.requests.push(req);
       const wf = ctx.client.workflow.getHandle(jobWorkflowId(req.jobId));
       await wf.signal(msg.encodeStartedSignal, { attempt: req.attempt, nodeId: FAKE_NODE.id, nodeName: FAKE_NODE.name });
       const act = actFor(req);
@@ -116,6 +122,12 @@ function fakeActivities(world: FakeWorld) {
           throw ApplicationFailure.create({ type: act.type, message: act.message, nonRetryable: act.nonRetryable ?? false, details: [{ log: `fake failure: ${act.message}` }] });
         case 'hang':
           return heartbeatUntilCanceled(act.silentWhenSuspended, `${req.jobId}#${req.attempt}`);
+        case 'until-released':
+          while (!world.released.has(req.jobId)) {
+            ctx.heartbeat({ progress: 10 });
+            await sleep(50);
+          }
+          return result(req);
         case 'silent':
           if (act.adoptable) world.adoptable.add(`${req.jobId}#${req.attempt}`);
           await Promise.race([ctx.cancelled.catch(() => undefined), sleep(30_000)]);
@@ -148,6 +160,8 @@ function fakeActivities(world: FakeWorld) {
 
 export interface Harness {
   server: DevServer;
+  /** the worker connection the fake workers use (a test may add workers of its own) */
+  native: NativeConnection;
   client: Client;
   jobs: JobService;
   nodes: NodeService;
@@ -172,7 +186,7 @@ export function harness(): Promise<Harness> {
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection, namespace: 'default' });
     const native = await NativeConnection.connect({ address: server.address });
-    const world: FakeWorld = { script: new Map(), live: ['cpu'], suspended: [], resumed: [], suspendedNow: new Set(), published: [], adoptable: new Set() };
+    const world: FakeWorld = { script: new Map(), live: ['cpu'], suspended: [], resumed: [], suspendedNow: new Set(), published: [], adoptable: new Set(), released: new Set(), requests: [] };
     const acts = fakeActivities(world);
     const workers: Worker[] = [];
     const running: Promise<void>[] = [];
@@ -193,6 +207,7 @@ export function harness(): Promise<Harness> {
     };
     return {
       server,
+      native,
       client,
       jobs: new JobService(client, ctx),
       nodes: new NodeService(client, 300),
@@ -227,14 +242,14 @@ export function request(parameters: JobRequest['parameters'] = {}, over: Partial
 let seq = 1_000_000;
 
 /** Starts a job workflow directly (past the API: the test knows its id before it runs), with its attempts scripted. */
-export async function startJob(h: Harness, req: JobRequest, acts: Act[], policy: Partial<JobWorkflowInput['policy']> = {}): Promise<string> {
+export async function startJob(h: Harness, req: JobRequest, acts: Act[], policy: Partial<JobWorkflowInput['policy']> = {}, taskQueue = ORCHESTRATION_QUEUE): Promise<string> {
   const id = randomUUID();
   h.world.script.set(id, acts);
   const resolved = resolveJob(req, h.ctx);
   const input: JobWorkflowInput = { id, sequenceNumber: ++seq, createdAt: new Date().toISOString(), request: req, ...resolved, policy: { ...resolved.policy, ...policy } };
   await h.client.workflow.start('transcodeJob', {
     workflowId: jobWorkflowId(id),
-    taskQueue: ORCHESTRATION_QUEUE,
+    taskQueue,
     args: [input],
     priority: { priorityKey: priorityKey(req.queue, req.priority) },
     typedSearchAttributes: [
