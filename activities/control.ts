@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ControlRequest, NodeControlActivities } from '../domain/activities';
-import { FAILURE } from '../domain/activities';
+import { FAILURE } from '../domain/failures';
 import type { EncoderRegistry } from './encoder-registry';
 
 export function createControlActivities(registry: EncoderRegistry): Pick<NodeControlActivities, 'suspendEncoder' | 'resumeEncoder'> {

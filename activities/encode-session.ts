@@ -14,7 +14,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { EncodeFailureDetails, EncodeRequest } from '../domain/activities';
-import { FAILURE } from '../domain/activities';
+import { FAILURE } from '../domain/failures';
 import { SOFTWARE_ENCODER, equivalentSoftwarePreset, findEncoder } from '../domain/encoders';
 import type { EncodeProgress, EncodeResult, EncodeSpec } from '../domain/job';
 import { containerFor, encoderCommand, type EncoderCommand } from '../encoders';

@@ -11,7 +11,7 @@ import { readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { ControlRequest, EncodeRequest, PublishRequest } from '../domain/activities';
-import { FAILURE } from '../domain/activities';
+import { FAILURE } from '../domain/failures';
 import type { EncodeResult, JobOutput } from '../domain/job';
 import { jobWorkflowId } from '../domain/job';
 import { encodeRunningSignal, encodeStartedSignal } from '../domain/messages';

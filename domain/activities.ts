@@ -34,28 +34,6 @@ export interface EncodeFailureDetails {
   log: string;
 }
 
-/** Failure types the encode activity throws (ApplicationFailure.type); the workflow maps them. */
-export const FAILURE = {
-  /** no encoder progress for the stall interval: the attempt timed out */
-  stalled: 'EncoderStalled',
-  /** the encoder exited with an error: retryable */
-  encoderFailed: 'EncoderFailed',
-  /** the output did not pass the checks its confidence asks for: retryable */
-  verificationFailed: 'VerificationFailed',
-  /** the request cannot work anywhere (unknown encoder, unreadable input): not retryable */
-  invalidJob: 'InvalidJob',
-  /** the worker is shutting down: retry elsewhere */
-  workerShutdown: 'WorkerShutdown',
-  /** the control target (a running encoder) is not on this node */
-  encoderNotFound: 'EncoderNotFound',
-  /** the output cannot be written (no space, permission): not retryable on the same storage */
-  outputNotWritable: 'OutputNotWritable',
-  /** the worker lost contact with Temporal longer than its lease: its encoder was stopped */
-  lostContact: 'LostContact',
-  /** the attempt was canceled (by its workflow, or because nobody adopted it) */
-  canceled: 'EncodeCanceled',
-} as const;
-
 export interface EncodeActivities {
   encode(req: EncodeRequest): Promise<EncodeResult>;
 }

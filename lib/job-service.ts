@@ -16,6 +16,7 @@ import { ApplicationFailure, defaultPayloadConverter, type Payload, type Workflo
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { temporal } from '@temporalio/proto';
 import { findEncoder } from '../domain/encoders';
+import { FAILURE } from '../domain/failures';
 import { jobWorkflowId, JOB_WORKFLOW_ID_PREFIX, SUMMARY_MEMO, VIEW_MEMO, type EncodeProgress, type JobRequest, type JobView, type JobWorkflowInput } from '../domain/job';
 import * as msg from '../domain/messages';
 import { ORCHESTRATION_QUEUE, priorityKey } from '../domain/queues';
@@ -426,7 +427,7 @@ export class JobService {
     try {
       return await handle.executeUpdate(update, { args: [{ reason }] });
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === 'Conflict') {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE.conflict) {
         throw conflict(err.cause.message);
       }
       // a closed run takes no updates: answer from its final state

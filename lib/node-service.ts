@@ -9,6 +9,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { FAILURE } from '../domain/failures';
 import * as msg from '../domain/messages';
 import {
   NODE_WORKFLOW_ID_PREFIX,
@@ -84,7 +85,7 @@ export class NodeService {
     } catch (err) {
       if (err instanceof ApiError) throw err;
       if (err instanceof WorkflowNotFoundError) throw notFound(`node ${id} not found`);
-      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === 'NotFound') {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE.nodeNotRegistered) {
         throw notFound(`node ${id} not found`);
       }
       throw temporalFailure(err, `node ${id}`) ?? err;

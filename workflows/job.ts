@@ -22,7 +22,7 @@ import {
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import type { EncodeActivities, EncodeFailureDetails, NodeControlActivities, OrchestrationActivities } from '../domain/activities';
-import { FAILURE } from '../domain/activities';
+import { FAILURE } from '../domain/failures';
 import { VIEW_MEMO, backoffMs, type EncodeResult, type JobView, type JobWorkflowInput } from '../domain/job';
 import * as msg from '../domain/messages';
 import { nodeQueue, priorityKey } from '../domain/queues';
@@ -63,7 +63,7 @@ export async function transcodeJob(input: JobWorkflowInput): Promise<JobView> {
   if (job.status === 'failed' || job.status === 'timed_out') {
     // the execution fails too, so the Web UI shows it red (the view stays in the memo)
     throw ApplicationFailure.create({
-      type: job.status === 'failed' ? 'JobFailed' : 'JobTimedOut',
+      type: job.status === 'failed' ? FAILURE.jobFailed : FAILURE.jobTimedOut,
       message: job.error ?? job.status,
       nonRetryable: true,
     });
@@ -94,7 +94,7 @@ function registerHandlers(job: JobState): void {
 
   const validator = (action: ControlAction) => (_req?: msg.ControlInput) => {
     const why = job.refuse(action);
-    if (why) throw ApplicationFailure.create({ type: 'Conflict', message: why, nonRetryable: true });
+    if (why) throw ApplicationFailure.create({ type: FAILURE.conflict, message: why, nonRetryable: true });
   };
   setHandler(msg.pauseUpdate, async (req?: msg.ControlInput) => {
     job.requestPause(req?.reason);
@@ -133,7 +133,7 @@ function settledView(job: JobState, action: ControlAction, tookEffect: boolean):
   if (tookEffect) return job.view();
   const why = job.controlError ?? `the job became ${job.status} before the ${action} took effect`;
   job.controlError = null;
-  throw ApplicationFailure.create({ type: 'Conflict', message: why, nonRetryable: true });
+  throw ApplicationFailure.create({ type: FAILURE.conflict, message: why, nonRetryable: true });
 }
 
 async function runJob(job: JobState): Promise<void> {

@@ -5,6 +5,7 @@
  * offline is removed (the workflow completes). It continues as new before history grows large.
  */
 import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { FAILURE } from '../domain/failures';
 import { drainNodeUpdate, nodeHeartbeatUpdate, nodeViewQuery, registerNodeUpdate } from '../domain/messages';
 import { MISSED_HEARTBEATS_OFFLINE, type NodeEntityInput, type NodeLoad, type NodeStatus, type NodeView } from '../domain/nodes';
 import { SA } from '../domain/search-attributes';
@@ -30,7 +31,7 @@ export async function nodeEntity(input: NodeEntityInput): Promise<void> {
   };
 
   const requireRegistered = () => {
-    if (!node) throw ApplicationFailure.create({ type: 'NotFound', message: 'node is not registered', nonRetryable: true });
+    if (!node) throw ApplicationFailure.create({ type: FAILURE.nodeNotRegistered, message: 'node is not registered', nonRetryable: true });
   };
 
   setHandler(registerNodeUpdate, (reg) => {
