@@ -245,6 +245,20 @@ export interface JobView {
 }
 
 /** The workflow's input: what the API resolved, plus what earlier runs of the same job left. */
+/**
+ * What routing needs to know about the request, decided once at the edge (resolveJob): the
+ * workflow reads it and never works it out again from the request.
+ */
+export interface RoutingIntent {
+  engine: EngineChoice;
+  hardware: HardwarePolicy;
+  queue: QueueName;
+  /** the request named an encoder (codec=h264_nvenc) rather than a codec family (codec=h264) */
+  explicitEncoder: boolean;
+  /** Temporal priority keys of the job's first attempt and of its later ones (domain/queues.ts) */
+  priorityKey: { first: number; later: number };
+}
+
 export interface JobWorkflowInput {
   id: string;
   sequenceNumber: number;
@@ -252,6 +266,8 @@ export interface JobWorkflowInput {
   request: JobRequest;
   spec: EncodeSpec;
   policy: JobPolicy;
+  /** absent in the inputs of jobs started before it existed: routingIntentOf() derives it */
+  routing?: RoutingIntent;
   /** set when a manual retry starts a new run of a failed/timed-out/canceled job */
   previous?: CarriedJobState;
 }

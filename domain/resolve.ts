@@ -20,7 +20,9 @@ import {
   type JobPolicy,
   type JobRequest,
   type OutputSpec,
+  type RoutingIntent,
 } from './job';
+import { routingIntentOf } from './routing';
 import { CODECS, parseScenario, type Codec } from './scenarios';
 import { parseBitrateKbps } from './schemas';
 import { gstUnquotable, textProblem } from './text-rules';
@@ -154,7 +156,7 @@ function resolveEncoder(req: JobRequest, scenarioCodec: Codec): EncoderInfo {
   return info;
 }
 
-export function resolveJob(req: JobRequest, ctx: ResolveContext = DEFAULT_RESOLVE_CONTEXT): { spec: EncodeSpec; policy: JobPolicy } {
+export function resolveJob(req: JobRequest, ctx: ResolveContext = DEFAULT_RESOLVE_CONTEXT): { spec: EncodeSpec; policy: JobPolicy; routing: RoutingIntent } {
   const parsed = parseScenario(req.scenario);
   if (!parsed.ok) throw new JobValidationError('scenario', parsed.error);
   const scenario = parsed.scenario;
@@ -194,5 +196,5 @@ export function resolveJob(req: JobRequest, ctx: ResolveContext = DEFAULT_RESOLV
     attemptDeadlineMs: p.timeout !== undefined ? Math.round(p.timeout * 1000) : deriveDeadlineMs(spec),
     hardware: p.hardware ?? 'auto',
   };
-  return { spec, policy };
+  return { spec, policy, routing: routingIntentOf(req, policy) };
 }

@@ -22,8 +22,21 @@ import {
   findEncoder,
   type Capability,
 } from './encoders';
-import type { EncodeSpec, EngineChoice, HardwarePolicy, QueueName } from './job';
-import { encodeQueue } from './queues';
+import type { EncodeSpec, EngineChoice, HardwarePolicy, JobPolicy, JobRequest, QueueName, RoutingIntent } from './job';
+import { encodeQueue, priorityKey } from './queues';
+import { CODECS } from './scenarios';
+
+/** The routing intent of a request (resolveJob records it in the job's input; one owner). */
+export function routingIntentOf(request: JobRequest, policy: Pick<JobPolicy, 'hardware'>): RoutingIntent {
+  const codec = request.parameters.codec;
+  return {
+    engine: request.engine,
+    hardware: policy.hardware,
+    queue: request.queue,
+    explicitEncoder: codec !== undefined && !(CODECS as readonly string[]).includes(codec),
+    priorityKey: { first: priorityKey(request.queue, request.priority), later: priorityKey(request.queue, request.priority, true) },
+  };
+}
 
 export interface Route {
   capability: Capability;

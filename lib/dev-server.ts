@@ -35,6 +35,9 @@ export const DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = {
   'matching.priorityLevels': PRIORITY_LEVELS,
   'matching.numTaskqueueReadPartitions': 1,
   'matching.numTaskqueueWritePartitions': 1,
+  // dead pollers (a worker cut off) are dropped within 10 s: deploy/temporal/dynamicconfig.yaml says why
+  'frontend.keepAliveTime': '5s',
+  'frontend.keepAliveTimeout': '5s',
 };
 
 export async function freePort(): Promise<number> {

@@ -19,7 +19,8 @@ import { findEncoder } from '../domain/encoders';
 import { FAILURE } from '../domain/failures';
 import { jobWorkflowId, JOB_WORKFLOW_ID_PREFIX, SUMMARY_MEMO, VIEW_MEMO, type EncodeProgress, type JobRequest, type JobView, type JobWorkflowInput } from '../domain/job';
 import * as msg from '../domain/messages';
-import { ORCHESTRATION_QUEUE, priorityKey } from '../domain/queues';
+import { ORCHESTRATION_QUEUE } from '../domain/queues';
+import { routingIntentOf } from '../domain/routing';
 import { JobValidationError, resolveJob, type ResolveContext } from '../domain/resolve';
 import type { CreateJobBody } from '../domain/schemas';
 import { SA } from '../domain/search-attributes';
@@ -233,7 +234,7 @@ export class JobService {
         args: [input],
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy,
-        priority: { priorityKey: priorityKey(request.queue, request.priority) },
+        priority: { priorityKey: (input.routing ?? routingIntentOf(request, input.policy)).priorityKey.first },
         typedSearchAttributes: [
           { key: SA.status, value: 'queued' },
           { key: SA.scenario, value: request.scenario },

@@ -11,8 +11,11 @@ import type {
   JobOutput,
   JobView,
   JobWorkflowInput,
+  RoutingIntent,
   Transition,
 } from '../domain/job';
+import type { Capability } from '../domain/encoders';
+import { routingIntentOf } from '../domain/routing';
 import { SA } from '../domain/search-attributes';
 import { buildJobView, countRetries, formatLogs, type ViewState } from '../domain/view';
 import { canTransition, isTerminal, refuseAction, type ControlAction, type JobStatus } from '../domain/states';
@@ -53,11 +56,15 @@ export class JobState implements ViewState {
   /** bumped on every change the main loop may wait for */
   rev = 0;
 
+  /** decided at the edge (derived here only for jobs started before it was recorded) */
+  readonly routing: RoutingIntent;
+
   constructor(
     readonly input: JobWorkflowInput,
     /** the patched changes this run takes (workflows/job.ts, PATCH) */
-    readonly features: { readonly stagedOutput: boolean; readonly adoptLostEncode: boolean },
+    readonly features: { readonly stagedOutput: boolean; readonly adoptLostEncode: boolean; readonly routeSearchAttributes: boolean },
   ) {
+    this.routing = input.routing ?? routingIntentOf(input.request, input.policy);
     const prev = input.previous;
     this.transitions = prev ? [...prev.transitions] : [];
     this.attempts = prev ? [...prev.attempts] : [];
@@ -183,7 +190,14 @@ export class JobState implements ViewState {
     this.bump();
   }
 
-  beginAttempt(route: { taskQueue: string; encoder: string; engine: AttemptRecord['engine']; routing: string }): number {
+  beginAttempt(route: { capability: Capability; taskQueue: string; encoder: string; engine: AttemptRecord['engine']; routing: string }): number {
+    // listed and filtered as what it runs on, not as what was asked for (engine=auto, a GPU fallback)
+    if (this.features.routeSearchAttributes) {
+      upsertSearchAttributes([
+        { key: SA.engine, value: route.engine },
+        { key: SA.capability, value: route.capability },
+      ]);
+    }
     this.attempts.push({
       attempt: this.attempts.length + 1,
       node_id: null,

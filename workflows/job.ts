@@ -25,9 +25,8 @@ import type { EncodeActivities, EncodeFailureDetails, NodeControlActivities, Orc
 import { FAILURE } from '../domain/failures';
 import { VIEW_MEMO, backoffMs, type EncodeResult, type JobView, type JobWorkflowInput } from '../domain/job';
 import * as msg from '../domain/messages';
-import { nodeQueue, priorityKey } from '../domain/queues';
+import { nodeQueue } from '../domain/queues';
 import { planRoute, type Route } from '../domain/routing';
-import { CODECS } from '../domain/scenarios';
 import type { ControlAction } from '../domain/states';
 import { JobState } from './job-state';
 import { setWorkflowLogFields } from './log-context';
@@ -183,15 +182,14 @@ async function runJob(job: JobState): Promise<void> {
  * undefined when a pause or cancel interrupted the wait.
  */
 async function chooseRoute(job: JobState, fellBack: boolean): Promise<Route | undefined> {
-  const { input } = job;
-  const codec = input.request.parameters.codec;
+  const { input, routing } = job;
   for (;;) {
     const decision = planRoute({
       spec: input.spec,
-      engine: input.request.engine,
-      queue: input.request.queue,
-      hardware: input.policy.hardware,
-      explicitEncoder: codec !== undefined && !(CODECS as readonly string[]).includes(codec),
+      engine: routing.engine,
+      queue: routing.queue,
+      hardware: routing.hardware,
+      explicitEncoder: routing.explicitEncoder,
       live: await liveCapabilities(),
       gpuWaitMs: input.policy.gpuWaitMs,
       fellBack,
@@ -219,6 +217,7 @@ async function runAttempt(job: JobState, route: Route): Promise<AttemptOutcome> 
   const { input } = job;
   const { policy } = input;
   const attempt = job.beginAttempt({
+    capability: route.capability,
     taskQueue: route.taskQueue,
     encoder: route.spec.encoder,
     engine: route.spec.engine,
@@ -233,7 +232,7 @@ async function runAttempt(job: JobState, route: Route): Promise<AttemptOutcome> 
     heartbeatTimeout: policy.heartbeatTimeoutMs,
     retry: { maximumAttempts: 1 },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    priority: { priorityKey: priorityKey(input.request.queue, input.request.priority, attempt > 1) },
+    priority: { priorityKey: attempt > 1 ? job.routing.priorityKey.later : job.routing.priorityKey.first },
   });
 
   let settled: { ok: true; value: EncodeResult } | { ok: false; error: unknown } | undefined;
@@ -341,12 +340,18 @@ async function runAttempt(job: JobState, route: Route): Promise<AttemptOutcome> 
 export const PATCH = {
   stagedOutput: 'staged-output',
   adoptLostEncode: 'adopt-lost-encode',
+  /** JobEngine and JobCapability follow the route each attempt takes (they said what was asked) */
+  routeSearchAttributes: 'route-search-attributes',
 } as const;
 
 export type Features = { [K in keyof typeof PATCH]: boolean };
 
 function features(): Features {
-  return { stagedOutput: patched(PATCH.stagedOutput), adoptLostEncode: patched(PATCH.adoptLostEncode) };
+  return {
+    stagedOutput: patched(PATCH.stagedOutput),
+    adoptLostEncode: patched(PATCH.adoptLostEncode),
+    routeSearchAttributes: patched(PATCH.routeSearchAttributes),
+  };
 }
 
 function attemptNode(job: JobState): string | null {

@@ -17,7 +17,7 @@ import type { ControlRequest, EncodeRequest as Request } from '../../domain/acti
 import type { Capability } from '../../domain/encoders';
 import { jobWorkflowId, type EncodeResult, type JobRequest, type JobView, type JobWorkflowInput } from '../../domain/job';
 import * as msg from '../../domain/messages';
-import { ORCHESTRATION_QUEUE, encodeQueue, nodeQueue, priorityKey } from '../../domain/queues';
+import { ORCHESTRATION_QUEUE, encodeQueue, nodeQueue } from '../../domain/queues';
 import { DEFAULT_RESOLVE_CONTEXT, resolveJob, type ResolveContext } from '../../domain/resolve';
 import { SA } from '../../domain/search-attributes';
 import { startDevServer, type DevServer } from '../../lib/dev-server';
@@ -251,7 +251,7 @@ export async function startJob(h: Harness, req: JobRequest, acts: Act[], policy:
     workflowId: jobWorkflowId(id),
     taskQueue,
     args: [input],
-    priority: { priorityKey: priorityKey(req.queue, req.priority) },
+    priority: { priorityKey: resolved.routing.priorityKey.first },
     typedSearchAttributes: [
       { key: SA.status, value: 'queued' },
       { key: SA.sequence, value: input.sequenceNumber },

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { jobWorkflowId, type JobView } from '../../domain/job';
 import * as msg from '../../domain/messages';
+import { SA } from '../../domain/search-attributes';
 import { TRANSITIONS, type JobStatus } from '../../domain/states';
 import { FAKE_NODE, harness, record, request, startJob, until, view, type Harness } from './harness';
 
@@ -162,6 +163,10 @@ describe('job workflow (fake activities, real Temporal): the state machine', fun
     assert.equal(v.attempts[0]!.task_queue, 'encode.nvenc');
     assert.equal(v.attempts[1]!.encoder, 'libx264');
     assert.match(v.attempts[1]!.routing ?? '', /fell back to the CPU/);
+    // listed as what it ran on: the CPU, not the GPU it asked for
+    const sa = (await h.client.workflow.getHandle(jobWorkflowId(id)).describe()).typedSearchAttributes;
+    assert.equal(sa.get(SA.capability), 'cpu');
+    assert.equal(sa.get(SA.engine), 'ffmpeg');
   });
 
   it('a required capability no live worker has: the job waits queued, then runs when one appears', async function () {
@@ -174,6 +179,7 @@ describe('job workflow (fake activities, real Temporal): the state machine', fun
     h.world.live = ['cpu', 'nvenc'];
     const v = remember(await until(h, id, statusIs('completed'), 'completed', 40_000));
     assert.equal(v.attempts[0]!.task_queue, 'encode.nvenc');
+    assert.equal((await h.client.workflow.getHandle(jobWorkflowId(id)).describe()).typedSearchAttributes.get(SA.capability), 'nvenc', 'listed as an NVENC job');
     h.world.live = ['cpu'];
   });
 
