@@ -1,7 +1,8 @@
 /**
  * The master's express app: logging, metrics, authentication, rate limiting, JSON bodies with a
- * size limit, the route table, and one error format for everything — `{"error": "...", "status": N}`
- * with no stack trace or internal name.
+ * size limit, the route table (run by api/route-runner.ts, as the CLI's --via temporal runs it),
+ * and one error format for everything — `{"error": "...", "status": N}` with no stack trace or
+ * internal name.
  */
 import type { TLSSocket } from 'node:tls';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -13,7 +14,8 @@ import type { Logger } from '../lib/logger';
 import { ApiKeyAuth, type Principal } from './auth';
 import type { MasterMetrics } from './metrics';
 import type { RateLimiter } from './rate-limit';
-import { ROUTES, type RouteContext, type RouteSpec } from './routes';
+import { errorAnswer, noSuchRoute, pathPattern, runRoute, type RouteAnswer } from './route-runner';
+import { ROUTES, type RouteContext } from './routes';
 
 export interface AppOptions {
   ctx: RouteContext;
@@ -55,9 +57,13 @@ function jobOfAnswer(body: unknown): JobLogFields | undefined {
   return undefined;
 }
 
-function sendError(res: Response, status: number, message: string, headers: Record<string, string> = {}): void {
+function send(res: Response, answer: RouteAnswer): void {
   if (res.headersSent) return;
-  res.status(status).set(headers).json({ error: message, status });
+  res.status(answer.status).set(answer.headers).json(answer.body);
+}
+
+function sendError(res: Response, status: number, message: string, headers: Record<string, string> = {}): void {
+  send(res, errorAnswer(status, message, headers));
 }
 
 /** A client certificate the TLS layer verified against the client CA (mTLS). */
@@ -135,22 +141,33 @@ export function createApp(opts: AppOptions): express.Express {
       },
     ];
     if (route.auth) handlers.push((req, res, next) => void guard(req, res, next).catch(next));
-    if (route.body) handlers.push(requireJson(route), jsonBody);
+    if (route.body) handlers.push(requireJson(), jsonBody);
     handlers.push((req, res, next) => {
-      run(route, req, res, opts.ctx).catch(next);
+      const raw = {
+        params: req.params as Record<string, string>,
+        query: req.query as Record<string, string | string[]>,
+        body: req.body as unknown,
+        headers: req.headersDistinct,
+        principal: res.locals.principal?.id,
+      };
+      runRoute(route, opts.ctx, raw).then((answer) => {
+        const job = jobOfAnswer(answer.body);
+        if (job) res.locals.job = job;
+        send(res, answer);
+      }, next);
     });
     app[route.method](route.path, ...handlers);
   }
 
   // unknown route: 404; a known path with another method: 405 with Allow
-  const patterns = ROUTES.map((r) => ({ re: new RegExp(`^${r.path.replace(/:\w+/g, '[^/]+')}/?$`), method: r.method.toUpperCase() }));
+  const patterns = ROUTES.map((r) => ({ re: pathPattern(r.path).re, method: r.method.toUpperCase() }));
   app.use((req, res) => {
     const allowed = [...new Set(patterns.filter((p) => p.re.test(req.path)).map((p) => p.method))].sort();
     if (allowed.length > 0) {
       res.locals.route = 'method-not-allowed';
       sendError(res, 405, `method ${req.method} not allowed on ${req.path}; allowed: ${allowed.join(', ')}`, { Allow: allowed.join(', ') });
     } else {
-      sendError(res, 404, `no such route: ${req.method} ${req.path.slice(0, 200)}`);
+      send(res, noSuchRoute(req.method, req.path));
     }
   });
 
@@ -176,39 +193,14 @@ export function createApp(opts: AppOptions): express.Express {
   return app;
 }
 
-/** A route with a body takes application/json only; an optional body may be absent. */
-function requireJson(route: RouteSpec): express.RequestHandler {
+/** A body, when sent, is application/json (whether one is required the route runner says). */
+function requireJson(): express.RequestHandler {
   return (req, res, next) => {
     const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
-    if (!hasBody) {
-      if (route.bodyOptional) return next();
-      return sendError(res, 400, 'a JSON body is required');
-    }
+    if (!hasBody) return next();
     if (!req.is('application/json')) {
       return sendError(res, 415, `request body must be application/json (got ${req.get('content-type') ?? 'no content type'})`);
     }
     next();
   };
-}
-
-async function run(route: RouteSpec, req: Request, res: Response, ctx: RouteContext): Promise<void> {
-  let body: unknown;
-  let query: unknown;
-  if (route.body) {
-    if (req.body === undefined && route.bodyOptional) body = undefined;
-    else {
-      if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
-        throw new ApiError(400, 'the JSON body must be an object');
-      }
-      body = route.body.parse(req.body);
-    }
-  }
-  if (route.query) query = route.query.parse(req.query);
-  else if (Object.keys(req.query as object).length > 0) {
-    throw new ApiError(400, `unknown query parameter${Object.keys(req.query as object).length > 1 ? 's' : ''}: ${Object.keys(req.query as object).join(', ')}`);
-  }
-  const result = await route.handler(req, ctx, { body, query });
-  const job = jobOfAnswer(result.body);
-  if (job) res.locals.job = job;
-  res.status(result.status).set(result.headers ?? {}).json(result.body);
 }

@@ -1,9 +1,9 @@
 /**
  * The master's routes as data: method, path, schemas, documented responses and handler. The
- * express app registers exactly these, and the OpenAPI document is generated from the same table
- * and the same zod schemas that validate requests.
+ * express app registers exactly these, the CLI's `--via temporal` runs them in process (both
+ * through api/route-runner.ts), and the OpenAPI document is generated from the same table and the
+ * same zod schemas that validate requests. Nothing here depends on express.
  */
-import type { Request } from 'express';
 import { z } from 'zod';
 import {
   IDEMPOTENCY_KEY_HEADER,
@@ -46,6 +46,19 @@ export interface HeaderSpec {
   schema: z.ZodType;
 }
 
+/** What a handler gets: the request, validated by the route's schemas (api/route-runner.ts). */
+export interface RouteRequest {
+  params: Record<string, string>;
+  /** the parsed body (undefined where the route takes none, or an optional one was not sent) */
+  body: unknown;
+  /** the parsed query (undefined where the route takes none) */
+  query: unknown;
+  /** request headers by lower-case name, each with every value sent */
+  headers: Readonly<Record<string, readonly string[] | undefined>>;
+  /** the caller's principal id; 'anonymous' where nothing authenticated it */
+  principal: string;
+}
+
 export interface RouteSpec {
   method: 'get' | 'post' | 'delete';
   /** express syntax: /jobs/:id */
@@ -61,7 +74,7 @@ export interface RouteSpec {
   headers?: Record<string, HeaderSpec>;
   /** success and route-specific error statuses, with what each means (and headers they may carry) */
   responses: Record<number, { description: string; schema?: z.ZodType; headers?: Record<string, HeaderSpec> }>;
-  handler: (req: Request, ctx: RouteContext, input: { body: unknown; query: unknown }) => Promise<RouteResult>;
+  handler: (req: RouteRequest, ctx: RouteContext) => Promise<RouteResult>;
 }
 
 /** A structured-field string ("…", RFC 9651) unquoted; undefined when it is not one. */
@@ -81,9 +94,8 @@ function unquoteSfString(v: string): string | undefined {
 }
 
 /** The request's Idempotency-Key, if it sent one; a malformed one is refused (400, naming the header). */
-export function idempotencyKeyOf(req: Request): string | undefined {
-  // optional chaining: the CLI's in-process transport hands handlers a request without headers
-  const values = req.headersDistinct?.[IDEMPOTENCY_KEY_HEADER.toLowerCase()];
+export function idempotencyKeyOf(req: RouteRequest): string | undefined {
+  const values = req.headers[IDEMPOTENCY_KEY_HEADER.toLowerCase()];
   if (!values || values.length === 0) return undefined;
   if (values.length > 1) throw badRequest(`${IDEMPOTENCY_KEY_HEADER} header: send it once (got ${values.length})`);
   const raw = values[0]!;
@@ -120,9 +132,9 @@ function control(action: 'cancel' | 'pause' | 'resume' | 'retry'): RouteSpec {
     body: controlBody,
     bodyOptional: true,
     responses: { 200: ok('the job view once the action took effect', jobViewSchema), ...NOT_FOUND, ...CONFLICT },
-    handler: async (req, ctx, { body }) => {
+    handler: async (req, ctx) => {
       const id = String(req.params.id);
-      const reason = (body as z.infer<typeof controlBody> | undefined)?.reason;
+      const reason = (req.body as z.infer<typeof controlBody> | undefined)?.reason;
       const view = action === 'retry' ? await ctx.jobs.retry(id) : await ctx.jobs.control(id, action, reason);
       return { status: 200, body: view };
     },
@@ -189,13 +201,12 @@ export const ROUTES: RouteSpec[] = [
       400: ok(`${COMMON_400}, or a malformed ${IDEMPOTENCY_KEY_HEADER} header`, errorSchema),
       422: ok(`the ${IDEMPOTENCY_KEY_HEADER} was used by this caller with a different request body`, errorSchema),
     },
-    handler: async (req, ctx, { body }) => {
-      const b = body as z.infer<typeof createJobSchema>;
+    handler: async (req, ctx) => {
+      const b = req.body as z.infer<typeof createJobSchema>;
       const key = idempotencyKeyOf(req);
       if (key === undefined) return { status: 201, body: await ctx.jobs.create(b) };
       // the same key from two callers names two jobs: the principal id is part of the job id
-      const principal = req.res?.locals.principal?.id ?? 'anonymous';
-      const { job, replayed } = await ctx.jobs.createIdempotent(b, { principal, key });
+      const { job, replayed } = await ctx.jobs.createIdempotent(b, { principal: req.principal, key });
       const headers: Record<string, string> = replayed ? { [IDEMPOTENT_REPLAYED_HEADER]: 'true' } : {};
       return { status: 201, body: job, headers };
     },
@@ -208,8 +219,8 @@ export const ROUTES: RouteSpec[] = [
     auth: true,
     query: listJobsQuerySchema,
     responses: { 200: ok('a page of jobs', jobListSchema) },
-    handler: async (_req, ctx, { query }) => {
-      const q = query as z.infer<typeof listJobsQuerySchema>;
+    handler: async (req, ctx) => {
+      const q = req.query as z.infer<typeof listJobsQuerySchema>;
       const page = await ctx.jobs.list(q, q.limit, q.page_token);
       return { status: 200, body: { jobs: page.jobs, count: page.jobs.length, next_page_token: page.next_page_token } };
     },
@@ -244,8 +255,8 @@ export const ROUTES: RouteSpec[] = [
     auth: true,
     body: registerNodeSchema,
     responses: { 201: ok('a new node', nodeViewSchema), 200: ok('a known node, updated', nodeViewSchema) },
-    handler: async (_req, ctx, { body }) => {
-      const b = body as z.infer<typeof registerNodeSchema>;
+    handler: async (req, ctx) => {
+      const b = req.body as z.infer<typeof registerNodeSchema>;
       const reg: NodeRegistration = {
         address: b.address,
         type: 'worker',
@@ -304,8 +315,8 @@ export const ROUTES: RouteSpec[] = [
     body: heartbeatSchema,
     bodyOptional: true,
     responses: { 200: ok('keep working, or drain', heartbeatAnswerSchema), 404: ok('unknown node: register again', errorSchema) },
-    handler: async (req, ctx, { body }) => {
-      const b = (body ?? {}) as z.infer<typeof heartbeatSchema>;
+    handler: async (req, ctx) => {
+      const b = (req.body ?? {}) as z.infer<typeof heartbeatSchema>;
       const answer = await ctx.nodes.heartbeat(String(req.params.id), {
         running_jobs: b.running_jobs ?? 0,
         cpu_percent: b.cpu_percent ?? null,

@@ -5,12 +5,11 @@
  * and the master keeps no state of its own.
  */
 import path from 'node:path';
-import type { Request } from 'express';
-import { z } from 'zod';
-import { ROUTES, type RouteContext, type RouteSpec } from '../api/routes';
+import querystring from 'node:querystring';
+import { noSuchRoute, pathPattern, runRoute } from '../api/route-runner';
+import { ROUTES, type RouteContext } from '../api/routes';
 import { DEFAULT_RESOLVE_CONTEXT, type ResolveContext } from '../domain/resolve';
-import { describeZodError } from '../domain/schemas';
-import { ApiError, notFound } from '../lib/errors';
+import { notFound } from '../lib/errors';
 import { JobService } from '../lib/job-service';
 import { NodeService } from '../lib/node-service';
 import { connectClient, type TemporalSettings } from '../lib/temporal';
@@ -29,45 +28,19 @@ export function cliResolveContext(env: NodeJS.ProcessEnv): ResolveContext {
   return { ...DEFAULT_RESOLVE_CONTEXT, mediaRoot: path.resolve(env.FFRTMP_MEDIA_ROOT ?? path.join(dataDir, 'media')) };
 }
 
-interface CompiledRoute {
-  spec: RouteSpec;
-  method: string;
-  pattern: RegExp;
-  params: string[];
-}
+const COMPILED = ROUTES.map((spec) => ({ spec, method: spec.method.toUpperCase(), ...pathPattern(spec.path) }));
 
-const COMPILED: CompiledRoute[] = ROUTES.map((spec) => {
-  const params: string[] = [];
-  const source = spec.path.replace(/:(\w+)/g, (_m, name: string) => {
-    params.push(name);
-    return '([^/]+)';
-  });
-  return { spec, method: spec.method.toUpperCase(), pattern: new RegExp(`^${source}/?$`), params };
-});
-
-/** Runs one request through the route table: the same validation and handlers as api/app.ts. */
+/** Runs one request through the route table, as api/app.ts does (api/route-runner.ts). */
 export async function dispatch(ctx: RouteContext, method: string, target: string, body?: unknown): Promise<TransportResponse> {
   const url = new URL(target, 'http://in-process');
-  const answer = (status: number, b: unknown): TransportResponse => ({ status, body: b, headers: {} });
-  const route = COMPILED.find((r) => r.method === method && r.pattern.test(url.pathname));
-  if (!route) return answer(404, { error: `no such route: ${method} ${url.pathname}`, status: 404 });
-  const m = route.pattern.exec(url.pathname)!;
+  const route = COMPILED.find((r) => r.method === method && r.re.test(url.pathname));
+  if (!route) return noSuchRoute(method, url.pathname);
+  const m = route.re.exec(url.pathname)!;
   const params = Object.fromEntries(route.params.map((name, i) => [name, decodeURIComponent(m[i + 1]!)]));
-  try {
-    const input: { body: unknown; query: unknown } = { body: undefined, query: undefined };
-    if (route.spec.body && body !== undefined) input.body = route.spec.body.parse(body);
-    else if (route.spec.body && !route.spec.bodyOptional) throw new ApiError(400, 'a JSON body is required');
-    const query = Object.fromEntries(url.searchParams);
-    if (route.spec.query) input.query = route.spec.query.parse(query);
-    else if (Object.keys(query).length > 0) throw new ApiError(400, `unknown query parameters: ${Object.keys(query).join(', ')}`);
-    // handlers read nothing from the request but its path parameters
-    const result = await route.spec.handler({ params } as unknown as Request, ctx, input);
-    return answer(result.status, result.body);
-  } catch (err) {
-    if (err instanceof ApiError) return answer(err.status, { error: err.message, status: err.status });
-    if (err instanceof z.ZodError) return answer(400, { error: describeZodError(err), status: 400 });
-    throw err;
-  }
+  // the query as express's "simple" parser reads it, repeated names included
+  const answer = await runRoute(route.spec, ctx, { params, query: querystring.parse(url.search.slice(1)), body, headers: {} });
+  // header names as an HTTP answer carries them
+  return { ...answer, headers: Object.fromEntries(Object.entries(answer.headers).map(([k, v]) => [k.toLowerCase(), v])) };
 }
 
 export async function openTemporalTransport(settings: TemporalSettings, env: NodeJS.ProcessEnv): Promise<Transport> {
