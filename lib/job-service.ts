@@ -26,6 +26,7 @@ import type { CreateJobBody } from '../domain/schemas';
 import { SA } from '../domain/search-attributes';
 import { isJobStatus, refuseAction, type ControlAction, type JobStatus } from '../domain/states';
 import { initialJobView } from '../domain/view';
+import type { sequenceCounter, transcodeJob } from '../workflows';
 import { SequenceAllocator } from './sequence-allocator';
 import { ApiError, badRequest, conflict, grpcCode, notFound, temporalFailure, unavailable } from './errors';
 
@@ -228,7 +229,8 @@ export class JobService {
   private async startRun(input: JobWorkflowInput, workflowIdReusePolicy: WorkflowIdReusePolicy): Promise<boolean> {
     const { request, spec } = input;
     try {
-      await this.client.workflow.start('transcodeJob', {
+      // typed by the workflow function (a type-only import: the client bundles no workflow code)
+      await this.client.workflow.start<typeof transcodeJob>('transcodeJob', {
         workflowId: jobWorkflowId(input.id),
         taskQueue: ORCHESTRATION_QUEUE,
         args: [input],
@@ -276,7 +278,7 @@ export class JobService {
     return this.guard(() =>
       this.client.workflow.executeUpdateWithStart(msg.nextSequenceUpdate, {
         args: [count],
-        startWorkflowOperation: new WithStartWorkflowOperation('sequenceCounter', {
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof sequenceCounter>('sequenceCounter', {
           workflowId: msg.SEQUENCE_WORKFLOW_ID,
           taskQueue: ORCHESTRATION_QUEUE,
           args: [{ next: 1 }],

@@ -23,6 +23,7 @@ import {
 } from '../domain/nodes';
 import { ORCHESTRATION_QUEUE } from '../domain/queues';
 import { SA } from '../domain/search-attributes';
+import type { nodeEntity } from '../workflows';
 import { ApiError, notFound, temporalFailure } from './errors';
 
 export class NodeService {
@@ -38,7 +39,7 @@ export class NodeService {
       () =>
         this.client.workflow.executeUpdateWithStart(msg.registerNodeUpdate, {
           args: [reg],
-          startWorkflowOperation: new WithStartWorkflowOperation('nodeEntity', {
+          startWorkflowOperation: new WithStartWorkflowOperation<typeof nodeEntity>('nodeEntity', {
             workflowId: nodeWorkflowId(id),
             taskQueue: ORCHESTRATION_QUEUE,
             args: [input],
