@@ -40,11 +40,13 @@ export class JobState implements ViewState {
   /** automatic retries used since the job (or its last manual retry) started */
   autoRetries = 0;
 
-  /** control requests, acted on by the main loop */
-  pauseRequested = false;
-  resumeRequested = false;
-  cancelRequested = false;
-  cancelReason = '';
+  /**
+   * The control requests the main loop consumes: at most one pause or resume under way (they
+   * exclude each other: the table allows a resume only from paused, a pause never from it), with
+   * the asker's words; and a cancel, which outranks it.
+   */
+  pending: { action: 'pause' | 'resume'; reason: string | null } | null = null;
+  cancel: { reason: string } | null = null;
   /** the status a paused job returns to */
   pausedFrom: JobStatus | null = null;
   /** why the last pause or resume could not take effect, for the waiting update */
@@ -126,53 +128,56 @@ export class JobState implements ViewState {
 
   /** Why a control action is refused now, or undefined when it may go ahead. */
   refuse(action: ControlAction): string | undefined {
-    if (action === 'pause' && this.pauseRequested) return 'a pause is already under way';
-    if (action === 'resume' && this.resumeRequested) return 'a resume is already under way';
-    if (action === 'cancel' && this.cancelRequested) return 'a cancel is already under way';
+    if (action !== 'cancel' && action !== 'retry' && this.pending?.action === action) return `a ${action} is already under way`;
+    if (action === 'cancel' && this.cancel) return 'a cancel is already under way';
     return refuseAction(action, this.status);
   }
 
-  /** what the person who asked for the pause or resume said, recorded with the transition */
-  controlReason: string | null = null;
-
-  requestPause(reason?: string): void {
-    this.pauseRequested = true;
-    this.controlReason = reason ?? null;
-    this.controlError = null;
-    this.bump();
+  get pauseRequested(): boolean {
+    return this.pending?.action === 'pause';
+  }
+  get resumeRequested(): boolean {
+    return this.pending?.action === 'resume';
+  }
+  get cancelRequested(): boolean {
+    return this.cancel !== null;
+  }
+  get cancelReason(): string {
+    return this.cancel?.reason ?? '';
   }
 
-  requestResume(reason?: string): void {
-    this.resumeRequested = true;
-    this.controlReason = reason ?? null;
+  request(action: 'pause' | 'resume', reason?: string): void {
+    this.pending = { action, reason: reason ?? null };
     this.controlError = null;
     this.bump();
   }
 
   requestCancel(reason: string): void {
-    if (this.cancelRequested || isTerminal(this.status)) return;
-    this.cancelRequested = true;
-    this.cancelReason = reason;
+    if (this.cancel || isTerminal(this.status)) return;
+    this.cancel = { reason };
     this.bump();
+  }
+
+  /** The next attempt of a job lost while paused waits, paused, until resumed. */
+  stayPaused(): void {
+    this.pending = { action: 'pause', reason: null };
   }
 
   enterPause(reason: string): void {
     this.pausedFrom = this.status;
-    this.pauseRequested = false;
-    this.to('paused', this.withAsked(reason));
+    this.to('paused', this.consume(reason));
   }
 
   leavePause(reason: string, into?: JobStatus): void {
     const back = into ?? this.pausedFrom ?? 'queued';
-    this.resumeRequested = false;
     this.pausedFrom = null;
-    this.to(back, this.withAsked(reason));
+    this.to(back, this.consume(reason));
   }
 
-  /** A transition reason with the requester's own words, when they gave some. */
-  private withAsked(reason: string): string {
-    const asked = this.controlReason;
-    this.controlReason = null;
+  /** The pending pause or resume is done: the transition's reason, with the asker's words. */
+  private consume(reason: string): string {
+    const asked = this.pending?.reason;
+    this.pending = null;
     return asked ? `${reason}: ${asked}` : reason;
   }
 
@@ -184,8 +189,7 @@ export class JobState implements ViewState {
   }
 
   failControl(message: string): void {
-    this.pauseRequested = false;
-    this.resumeRequested = false;
+    this.pending = null;
     this.controlError = message;
     this.bump();
   }

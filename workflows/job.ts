@@ -96,12 +96,12 @@ function registerHandlers(job: JobState): void {
     if (why) throw ApplicationFailure.create({ type: FAILURE.conflict, message: why, nonRetryable: true });
   };
   setHandler(msg.pauseUpdate, async (req?: msg.ControlInput) => {
-    job.requestPause(req?.reason);
+    job.request('pause', req?.reason);
     await condition(() => job.status === 'paused' || job.controlError !== null || job.completedAt !== null);
     return settledView(job, 'pause', job.status === 'paused');
   }, { validator: validator('pause') });
   setHandler(msg.resumeUpdate, async (req?: msg.ControlInput) => {
-    job.requestResume(req?.reason);
+    job.request('resume', req?.reason);
     await condition(() => job.status !== 'paused' || job.controlError !== null);
     return settledView(job, 'resume', job.status !== 'paused');
   }, { validator: validator('resume') });
@@ -117,8 +117,8 @@ function registerHandlers(job: JobState): void {
     if (why) log.warn(`${action} signal ignored: ${why}`);
     else apply();
   };
-  setHandler(msg.pauseSignal, (req) => viaSignal('pause', () => job.requestPause(req?.reason))());
-  setHandler(msg.resumeSignal, (req) => viaSignal('resume', () => job.requestResume(req?.reason))());
+  setHandler(msg.pauseSignal, (req) => viaSignal('pause', () => job.request('pause', req?.reason))());
+  setHandler(msg.resumeSignal, (req) => viaSignal('resume', () => job.request('resume', req?.reason))());
   setHandler(msg.cancelSignal, (req) =>
     viaSignal('cancel', () => job.requestCancel(req?.reason ?? 'canceled by signal'))(),
   );
@@ -479,7 +479,7 @@ function fail(job: JobState, kind: 'failed' | 'timed_out', message: string, logT
   if (job.status === 'paused') {
     // lost while suspended: the attempt failed; the retry waits, paused, until resumed
     job.fail('failed', message, logText);
-    job.pauseRequested = true;
+    job.stayPaused();
     return { kind: 'failed', retryable };
   }
   job.fail(kind, message, logText);
