@@ -17,6 +17,7 @@ import type { EncodeFailureDetails, EncodeRequest } from '../domain/activities';
 import { FAILURE } from '../domain/failures';
 import { SOFTWARE_ENCODER, equivalentSoftwarePreset, findEncoder } from '../domain/encoders';
 import type { EncodeProgress, EncodeResult, EncodeSpec } from '../domain/job';
+import { isHttpUrl } from '../domain/urls';
 import { containerFor, encoderCommand, type EncoderCommand } from '../encoders';
 import { diagnoseFsError, diagnoseStderr, lastTellingLine, type Diagnosis } from '../encoders/encoder-errors';
 import { displayCommand } from '../encoders/ffmpeg-command';
@@ -404,7 +405,7 @@ export class EncodeSession {
 
   /** The first `seconds` of an input, stream-copied into Matroska (no re-encode, exact to a packet). */
   private trimInput(input: string, seconds: number, out: string): Promise<void> {
-    const remote = /^https?:\/\//.test(input);
+    const remote = isHttpUrl(input);
     const args = ['-hide_banner', '-nostdin', '-v', 'error', '-protocol_whitelist', remote ? 'http,https,tcp,tls' : 'file', '-i', input, '-t', String(seconds), '-map', '0', '-c', 'copy', '-f', 'matroska', '-y', out];
     return new Promise((resolve, reject) => {
       execFile(this.deps.ffmpegPath, args, { timeout: 300_000, signal: this.abort.signal }, (err, _o, stderr) => {

@@ -3,6 +3,7 @@
  * (not after every retry) with what ffprobe said. Also used to verify outputs.
  */
 import { execFile } from 'node:child_process';
+import { isHttpUrl } from '../domain/urls';
 
 export interface MediaProbe {
   duration: number | null;
@@ -45,7 +46,7 @@ export function probeMedia(
   input: string,
   opts: { timeoutMs?: number; countFrames?: boolean; signal?: AbortSignal } = {},
 ): Promise<MediaProbe> {
-  const remote = /^https?:\/\//.test(input);
+  const remote = isHttpUrl(input);
   const args = [
     '-v', 'error',
     '-protocol_whitelist', remote ? 'http,https,tcp,tls' : 'file',

@@ -12,6 +12,7 @@ import { execFile, spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import type { Confidence, EncodeSpec, Verification, VerificationCheck } from '../domain/job';
 import { QUALITY_THRESHOLDS } from '../domain/job';
+import { isHttpUrl } from '../domain/urls';
 import { syntheticInputArgs } from '../encoders/ffmpeg-command';
 import { GST_TEST_PATTERN } from '../encoders/gstreamer-pipeline';
 import { probeMedia } from './probe';
@@ -103,7 +104,7 @@ function quality(v: VerifyInput): Promise<{ psnr: number | null; ssim: number | 
   let reference: string[];
   let feeder: ReturnType<typeof spawn> | undefined;
   if (v.input !== undefined) {
-    reference = ['-protocol_whitelist', /^https?:/.test(v.input) ? 'http,https,tcp,tls' : 'file', '-t', String(v.expectedSec), '-i', v.input];
+    reference = ['-protocol_whitelist', isHttpUrl(v.input) ? 'http,https,tcp,tls' : 'file', '-t', String(v.expectedSec), '-i', v.input];
   } else if (spec.engine === 'gstreamer') {
     // GStreamer's test source, made again by GStreamer and piped in losslessly (FFV1 in Matroska;
     // y4menc mishandles padded row strides)

@@ -5,6 +5,7 @@
  */
 import { findEncoder, type Capability } from '../domain/encoders';
 import type { EncodeSpec } from '../domain/job';
+import { isHttpUrl } from '../domain/urls';
 
 export interface FfmpegIo {
   /** absolute local path or validated http(s) URL; absent for the synthetic source */
@@ -107,7 +108,7 @@ export function buildFfmpegArgs(spec: EncodeSpec, io: FfmpegIo): string[] {
     if (realtime) input.push('-re');
     input.push(...syntheticInputArgs(spec));
   } else {
-    const remote = /^https?:\/\//.test(io.input);
+    const remote = isHttpUrl(io.input);
     input.push('-protocol_whitelist', remote ? 'http,https,tcp,tls' : 'file');
     if (realtime) input.push('-re');
     input.push('-i', remote ? io.input : localPath(io.input, 'input'));

@@ -8,6 +8,7 @@
 import { findEncoder } from '../domain/encoders';
 import type { EncodeSpec } from '../domain/job';
 import { gstUnquotable } from '../domain/text-rules';
+import { isHttpUrl } from '../domain/urls';
 
 export interface GstIo {
   /** absolute local path or validated http(s) URL; absent for the synthetic source */
@@ -77,7 +78,7 @@ export function buildGstArgs(spec: EncodeSpec, io: GstIo): string[] {
     videoSrc = ['videotestsrc', `num-buffers=${frames}`, ...GST_TEST_PATTERN, `is-live=${live}`, '!', caps];
     audioSrc = ['audiotestsrc', 'wave=sine', 'freq=440', `is-live=${live}`, 'samplesperbuffer=960', `num-buffers=${audioBuffers}`, '!', 'audio/x-raw,rate=48000,channels=2'];
   } else {
-    const remote = /^https?:\/\//.test(io.input);
+    const remote = isHttpUrl(io.input);
     const src = remote ? ['souphttpsrc', `location=${gstQuote(io.input, 'input')}`] : ['filesrc', `location=${gstQuote(io.input, 'input')}`];
     head.push(...src, '!', 'decodebin', 'name=dec');
     // the whole input is encoded: the activity trims a longer input beforehand (identity
