@@ -8,6 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
 import { z } from 'zod';
+import { isJobUuid } from '../domain/ids';
 import { describeZodError } from '../domain/schemas';
 import { ApiError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
@@ -43,8 +44,6 @@ declare module 'express-serve-static-core' {
     job?: JobLogFields;
   }
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The job an answer is about: a job view names its attempt and node, a logs answer its id. */
 function jobOfAnswer(body: unknown): JobLogFields | undefined {
@@ -136,7 +135,7 @@ export function createApp(opts: AppOptions): express.Express {
         res.locals.route = route.path;
         // a job named by its uuid: every answer's line carries it, refusals (401, 409, 429…) too
         const ref = req.params.id;
-        if (route.path.startsWith('/jobs/:id') && typeof ref === 'string' && UUID.test(ref)) res.locals.job = { job_id: ref, attempt: null, node: null };
+        if (route.path.startsWith('/jobs/:id') && typeof ref === 'string' && isJobUuid(ref)) res.locals.job = { job_id: ref, attempt: null, node: null };
         next();
       },
     ];

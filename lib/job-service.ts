@@ -16,6 +16,7 @@ import { ApplicationFailure, defaultPayloadConverter, type Payload, type Workflo
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { temporal } from '@temporalio/proto';
 import { findEncoder } from '../domain/encoders';
+import { isJobUuid } from '../domain/ids';
 import { FAILURE } from '../domain/failures';
 import { jobWorkflowId, JOB_WORKFLOW_ID_PREFIX, SUMMARY_MEMO, VIEW_MEMO, type EncodeProgress, type JobRequest, type JobView, type JobWorkflowInput } from '../domain/job';
 import * as msg from '../domain/messages';
@@ -24,7 +25,7 @@ import { routingIntentOf } from '../domain/routing';
 import { JobValidationError, resolveJob, type ResolveContext } from '../domain/resolve';
 import type { CreateJobBody } from '../domain/schemas';
 import { SA } from '../domain/search-attributes';
-import { isJobStatus, refuseAction, type ControlAction, type JobStatus } from '../domain/states';
+import { ACTION_ALLOWED_FROM, isJobStatus, refuseAction, type ControlAction, type JobStatus } from '../domain/states';
 import { initialJobView } from '../domain/view';
 import type { sequenceCounter, transcodeJob } from '../workflows';
 import { SequenceAllocator } from './sequence-allocator';
@@ -321,7 +322,7 @@ export class JobService {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrSequence)) {
+    if (!isJobUuid(idOrSequence.toLowerCase())) {
       throw notFound(`job ${idOrSequence.slice(0, 64)} not found (an id is a uuid or a sequence number)`);
     }
     return idOrSequence.toLowerCase();
@@ -409,7 +410,7 @@ export class JobService {
     const out: JobSummary[] = [];
     const checks = executions.map(async (e) => {
       const job = summarize(e);
-      if (!job || !e.closeTime || !['failed', 'timed_out', 'canceled'].includes(job.status)) return job;
+      if (!job || !e.closeTime || !ACTION_ALLOWED_FROM.retry.includes(job.status)) return job;
       const latest = await this.client.workflow.getHandle(e.execution!.workflowId!).describe().catch(() => undefined);
       return latest && latest.runId !== e.execution!.runId ? undefined : job;
     });

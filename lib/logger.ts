@@ -3,6 +3,8 @@
  * carry job_id, attempt and node (child loggers bind them).
  */
 import pino from 'pino';
+import { isJobUuid } from '../domain/ids';
+import { JOB_WORKFLOW_ID_PREFIX } from '../domain/job';
 
 export type Logger = pino.Logger;
 
@@ -27,7 +29,6 @@ type SdkLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 const PINO_LEVEL = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
 /** What ffrtmp's own workflow and activity code logs through the SDK (the SDK itself never uses these). */
 const USER_CODE = new Set(['workflow', 'activity']);
-const JOB_WORKFLOW_ID = /^job-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 /**
  * The SDK's metadata as pino fields: an `error` becomes `err` (pino's serializer keeps its message
@@ -38,8 +39,9 @@ export function sdkLogFields(meta: Record<string, unknown> = {}): Record<string,
   const { error, ...rest } = meta;
   const fields: Record<string, unknown> = rest;
   if (error !== undefined) fields.err = error;
-  const m = typeof rest.workflowId === 'string' ? JOB_WORKFLOW_ID.exec(rest.workflowId) : null;
-  if (m && fields.job_id === undefined) fields.job_id = m[1];
+  const wf = rest.workflowId;
+  const jobId = typeof wf === 'string' && wf.startsWith(JOB_WORKFLOW_ID_PREFIX) ? wf.slice(JOB_WORKFLOW_ID_PREFIX.length) : undefined;
+  if (jobId !== undefined && isJobUuid(jobId) && fields.job_id === undefined) fields.job_id = jobId;
   // the SDK drops null metadata: a job line whose attempt or node is not known yet says so
   if (fields.job_id !== undefined) {
     fields.attempt ??= null;
