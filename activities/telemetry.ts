@@ -2,17 +2,10 @@
  * What the encode activity reports about an attempt while it runs (a port: the worker agent
  * implements it with Prometheus metrics and power sensors; tests may pass none).
  */
-import type { EncodeSpec } from '../domain/job';
+import type { EncodeSpec, JobEnergyFigures } from '../domain/job';
 import type { EncoderProcess } from './encoder-process';
 
 export type AttemptOutcome = 'completed' | 'failed' | 'canceled' | 'timed_out';
-
-export interface AttemptEnergy {
-  energy_joules: number;
-  avg_power_watts: number;
-  power_source: string;
-  estimated_cpu_joules: number | null;
-}
 
 export interface AttemptTelemetry {
   /** live encode speed, for the per-job fps gauge */
@@ -20,7 +13,7 @@ export interface AttemptTelemetry {
   /** the encoder's CPU seconds so far (sampled while it runs) */
   readonly cpuSeconds: number;
   /** closes the attempt: counts it, and returns its energy (finalCpu: the encoder's own total, when it told) */
-  end(outcome: AttemptOutcome, finalCpuSeconds?: number): Promise<AttemptEnergy | null>;
+  end(outcome: AttemptOutcome, finalCpuSeconds?: number): Promise<JobEnergyFigures | null>;
 }
 
 export interface EncodeTelemetry {

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createControlActivities, createEncodeActivities, EncoderRegistry, jobLogContext } from '../activities';
-import type { Capability } from '../domain/encoders';
+import { ENCODERS, GPU_CAPABILITIES, type Capability } from '../domain/encoders';
 import { nodeIdFromAddress, type NodeRegistration } from '../domain/nodes';
 import { encodeQueue, nodeQueue } from '../domain/queues';
 import { createLogger, type Logger } from '../lib/logger';
@@ -37,7 +37,7 @@ export function defaultSlots(cap: Capability, hw: HardwareProfile, cfg: Pick<Wor
 }
 
 export function registrationPayload(cfg: WorkerConfig, hw: HardwareProfile, offered: Capability[]): NodeRegistration {
-  const gpuCaps = offered.filter((c) => c === 'nvenc' || c === 'qsv' || c === 'vaapi');
+  const gpuCaps = offered.filter((c) => GPU_CAPABILITIES.includes(c));
   const detectedGpu = hw.gpus.find((g) => g.vendor !== 'unknown') ?? hw.gpus[0];
   return {
     address: cfg.nodeAddress,
@@ -206,14 +206,8 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
  * activities/encode.ts. Shown as simulated in the registration and in metrics.
  */
 function simulatedEncoders(caps: readonly Capability[]): string[] {
-  const names: Record<Capability, string[]> = {
-    cpu: [],
-    gstreamer: [],
-    nvenc: ['h264_nvenc', 'hevc_nvenc', 'av1_nvenc'],
-    qsv: ['h264_qsv', 'hevc_qsv'],
-    vaapi: ['h264_vaapi', 'hevc_vaapi'],
-  };
-  return caps.flatMap((c) => names[c]);
+  // the catalogue's hardware encoders only: cpu and gstreamer have no simulated encoders
+  return ENCODERS.filter((e) => GPU_CAPABILITIES.includes(e.capability) && caps.includes(e.capability)).map((e) => e.name);
 }
 
 async function main(): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import type { JobEnergyFigures } from '../domain/job';
 import { runCommand, type CommandRunner } from './hardware';
 
 export type PowerSource = 'rapl' | 'nvidia-smi' | 'estimate';
@@ -226,14 +227,6 @@ export class PowerMonitor {
   }
 }
 
-export interface JobEnergy {
-  energy_joules: number;
-  avg_power_watts: number;
-  power_source: string;
-  /** the CPU estimate, when the measured figure is for the GPU only (never added to it) */
-  estimated_cpu_joules: number | null;
-}
-
 /**
  * A job's energy: measured when a sensor covers it (RAPL package energy, shared among jobs by
  * their CPU time; the GPU's for GPU encodes), else estimated from its CPU seconds.
@@ -243,7 +236,7 @@ export function jobEnergy(
   start: EnergySnapshot,
   end: EnergySnapshot,
   job: { cpuSeconds: number; gpu: boolean },
-): JobEnergy {
+): JobEnergyFigures {
   const seconds = Math.max(0.001, (end.at - start.at) / 1000);
   const measured = monitor.measuredBetween(start, end);
   const estimate = job.cpuSeconds * monitor.wattsPerBusyThread;

@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { findEncoder } from '../domain/encoders';
+import { GPU_CAPABILITIES, findEncoder } from '../domain/encoders';
 import type { EncodeSpec } from '../domain/job';
 import type { EncoderProcess } from '../activities/encoder-process';
 import type { AttemptOutcome, AttemptTelemetry, EncodeTelemetry } from '../activities/telemetry';
@@ -116,7 +116,7 @@ export class WorkerTelemetry implements EncodeTelemetry {
     void this.power.sample();
     const start = this.power.snapshot();
     const started = Date.now();
-    const gpu = ['nvenc', 'qsv', 'vaapi'].includes(findEncoder(spec.encoder)?.capability ?? 'cpu');
+    const gpu = GPU_CAPABILITIES.includes(findEncoder(spec.encoder)?.capability ?? 'cpu');
     return {
       progress: (fps) => {
         live.cpuSeconds = proc.cpuSeconds() ?? live.cpuSeconds;
