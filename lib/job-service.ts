@@ -28,6 +28,8 @@ import { SA } from '../domain/search-attributes';
 import { ACTION_ALLOWED_FROM, isJobStatus, refuseAction, type ControlAction, type JobStatus } from '../domain/states';
 import { initialJobView } from '../domain/view';
 import type { sequenceCounter, transcodeJob } from '../workflows';
+import { LRUCache } from 'lru-cache';
+import { ReadCache } from './read-cache';
 import { SequenceAllocator } from './sequence-allocator';
 import { ApiError, badRequest, conflict, grpcCode, notFound, temporalFailure, unavailable } from './errors';
 
@@ -131,8 +133,18 @@ function liveDetails(raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecu
   return payload ? defaultPayloadConverter.fromPayload<LiveDetails>(payload as Payload) : {};
 }
 
+/**
+ * How long a read answers for everyone (GET /jobs/{id}, GET /jobs): under the 0.5 s progress
+ * interval, so a reader is never more than about one heartbeat behind.
+ */
+export const READ_TTL_MS = 300;
+
 export class JobService {
   private readonly sequence = new SequenceAllocator((count) => this.takeSequenceNumbers(count));
+  private readonly views = new ReadCache<JobView>({ max: 2_000, ttlMs: READ_TTL_MS });
+  private readonly pages = new ReadCache<JobPage>({ max: 200, ttlMs: READ_TTL_MS });
+  /** sequence number -> job id never changes once visible: kept (bounded) */
+  private readonly bySequence = new LRUCache<number, string>({ max: 100_000 });
 
   constructor(
     readonly client: Client,
@@ -145,7 +157,16 @@ export class JobService {
     const input = await this.newJob(randomUUID(), body);
     // a random id: ALLOW_DUPLICATE is moot, and an existing id would be a uuid collision
     if (!(await this.startRun(input, 'ALLOW_DUPLICATE'))) throw conflict(`job ${input.id} already exists`);
-    return initialJobView(input);
+    return this.created(input);
+  }
+
+  /** A job this process just created: readers of it and of the list see it at once. */
+  private created(input: JobWorkflowInput): JobView {
+    const view = initialJobView(input);
+    this.views.set(input.id, view);
+    this.bySequence.set(input.sequenceNumber, input.id);
+    this.pages.clear();
+    return view;
   }
 
   /**
@@ -162,7 +183,7 @@ export class JobService {
     if (seen) return { job: seen, replayed: true };
     const input = await this.newJob(id, body);
     // REJECT_DUPLICATE: a closed job keeps its key too (until retention removes it)
-    if (await this.startRun(input, 'REJECT_DUPLICATE')) return { job: initialJobView(input), replayed: false };
+    if (await this.startRun(input, 'REJECT_DUPLICATE')) return { job: this.created(input), replayed: false };
     // a concurrent request with the same key started it first (this one's sequence number is a gap)
     const first = await this.replay(id, fingerprint, idem.key);
     if (first) return { job: first, replayed: true };
@@ -305,6 +326,8 @@ export class JobService {
   async resolveId(idOrSequence: string): Promise<string> {
     if (/^\d{1,15}$/.test(idOrSequence)) {
       const seq = Number(idOrSequence);
+      const known = this.bySequence.get(seq);
+      if (known) return known;
       if (seq < 1 || seq > (await this.currentSequenceNumber())) throw notFound(`job ${seq} not found`);
       // visibility is eventually consistent: a job created a moment ago may take a moment to show
       const deadline = Date.now() + 2_000;
@@ -317,7 +340,11 @@ export class JobService {
           }),
         );
         const wfId = page.executions?.[0]?.execution?.workflowId;
-        if (wfId) return wfId.slice(JOB_WORKFLOW_ID_PREFIX.length);
+        if (wfId) {
+          const id = wfId.slice(JOB_WORKFLOW_ID_PREFIX.length);
+          this.bySequence.set(seq, id);
+          return id;
+        }
         if (Date.now() > deadline) throw notFound(`job ${seq} not found`);
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -332,8 +359,14 @@ export class JobService {
     return this.client.workflow.getHandle(jobWorkflowId(id));
   }
 
+  /** A job's view, shared by concurrent readers and kept READ_TTL_MS (lib/read-cache.ts). */
   async get(idOrSequence: string): Promise<JobView> {
     const id = await this.resolveId(idOrSequence);
+    return this.views.get(id, () => this.readView(id));
+  }
+
+  /** A job's view straight from Temporal: one describe (the memo's view + live heartbeat details). */
+  private async readView(id: string): Promise<JobView> {
     const handle = this.handle(id);
     // An attempt that just ended has no pending activity while the workflow has not yet taken
     // its result: ask again for a moment rather than show a running job without its progress.
@@ -371,7 +404,13 @@ export class JobService {
     return { job_id: id, logs: text };
   }
 
-  async list(filters: JobFilters, limit: number, pageToken?: string): Promise<JobPage> {
+  /** A page of the list, shared by concurrent readers of the same query and kept READ_TTL_MS. */
+  list(filters: JobFilters, limit: number, pageToken?: string): Promise<JobPage> {
+    const key = JSON.stringify([filters.status, filters.queue, filters.priority, filters.scenario, filters.node, limit, pageToken]);
+    return this.pages.get(key, () => this.readPage(filters, limit, pageToken));
+  }
+
+  private async readPage(filters: JobFilters, limit: number, pageToken?: string): Promise<JobPage> {
     const clauses = [`WorkflowType = 'transcodeJob'`];
     const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
     if (filters.status) clauses.push(`JobStatus = ${quote(filters.status)}`);
@@ -428,9 +467,14 @@ export class JobService {
     const id = await this.resolveId(idOrSequence);
     const handle = this.handle(id);
     const update = action === 'pause' ? msg.pauseUpdate : action === 'resume' ? msg.resumeUpdate : msg.cancelUpdate;
+    this.pages.clear();
     try {
-      return await handle.executeUpdate(update, { args: [{ reason }] });
+      const view = await handle.executeUpdate(update, { args: [{ reason }] });
+      // the writer reads its own write: the view the update answered with (live figures follow)
+      this.views.set(id, view);
+      return view;
     } catch (err) {
+      this.views.delete(id);
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE.conflict) {
         throw conflict(err.cause.message);
       }
@@ -452,13 +496,17 @@ export class JobService {
     const next = await this.guard(() => handle.query(msg.retryInputQuery), id);
     // ALLOW_DUPLICATE: a new run under the closed job's id, whatever policy its first run had
     if (!(await this.startRun(next, 'ALLOW_DUPLICATE'))) throw conflict('the job is already being retried');
-    return this.pollView(id, (v) => v.status !== view.status);
+    this.views.delete(id);
+    this.pages.clear();
+    const fresh = await this.pollView(id, (v) => v.status !== view.status);
+    this.views.set(id, fresh);
+    return fresh;
   }
 
   private async pollView(id: string, done: (v: JobView) => boolean, timeoutMs = 5_000): Promise<JobView> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const v = await this.get(id);
+      const v = await this.readView(id);
       if (done(v) || Date.now() > deadline) return v;
       await new Promise((r) => setTimeout(r, 50));
     }
