@@ -58,7 +58,32 @@ function jobOfAnswer(body: unknown): JobLogFields | undefined {
 
 function send(res: Response, answer: RouteAnswer): void {
   if (res.headersSent) return;
+  if (answer.stream) return streamEvents(res, answer);
   res.status(answer.status).set(answer.headers).json(answer.body);
+}
+
+/** Server-sent events: one `event/id/data` block per event, a comment every 15 s to keep proxies open. */
+function streamEvents(res: Response, answer: RouteAnswer): void {
+  res.status(answer.status).set({ ...answer.headers, 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+  res.flushHeaders();
+  const iterator = answer.stream![Symbol.asyncIterator]();
+  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+  const stop = () => {
+    clearInterval(keepAlive);
+    void iterator.return?.();
+  };
+  res.on('close', stop);
+  void (async () => {
+    try {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        const e = next.value;
+        res.write(`event: ${e.event}\n${e.id !== undefined ? `id: ${e.id}\n` : ''}data: ${JSON.stringify(e.data)}\n\n`);
+      }
+    } finally {
+      clearInterval(keepAlive);
+      res.end();
+    }
+  })();
 }
 
 function sendError(res: Response, status: number, message: string, headers: Record<string, string> = {}): void {

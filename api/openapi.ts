@@ -35,6 +35,7 @@ function operation(route: RouteSpec): Record<string, unknown> {
     const headers = Object.fromEntries(Object.entries(r.headers ?? {}).map(([name, h]) => [name, { description: h.description, schema: json(h.schema, 'output') }]));
     responses[status] = {
       description: r.description,
+      ...(r.contentType ? { content: { [r.contentType]: { schema: { type: 'string', description: 'event: <type>\\nid: <id>\\ndata: <JSON>\\n\\n, repeated' } } } } : {}),
       ...(r.schema ? { content: { 'application/json': { schema: json(r.schema, 'output') } } } : {}),
       ...(r.headers ? { headers } : {}),
     };

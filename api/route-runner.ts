@@ -29,6 +29,8 @@ export interface RouteAnswer {
   status: number;
   body: unknown;
   headers: Record<string, string>;
+  /** server-sent events instead of a JSON body */
+  stream?: RouteResult['stream'];
 }
 
 export const errorAnswer = (status: number, message: string, headers: Record<string, string> = {}): RouteAnswer => ({
@@ -60,7 +62,7 @@ export async function runRoute(route: RouteSpec, ctx: RouteContext, raw: RawRequ
     if (err instanceof z.ZodError) return errorAnswer(400, describeZodError(err));
     throw err;
   }
-  return { status: result.status, body: result.body, headers: result.headers ?? {} };
+  return { status: result.status, body: result.body, headers: result.headers ?? {}, ...(result.stream ? { stream: result.stream } : {}) };
 }
 
 function validate(route: RouteSpec, raw: RawRequest): { body: unknown; query: unknown } {

@@ -22,13 +22,16 @@ import { ENCODERS } from '../domain/encoders';
 import type { NodeRegistration } from '../domain/nodes';
 import { SCENARIO_GRAMMAR, listScenarios } from '../domain/scenarios';
 import { createJobSchema, heartbeatSchema, listJobsQuerySchema, registerNodeSchema } from '../domain/schemas';
-import { badRequest } from '../lib/errors';
+import { ApiError, badRequest } from '../lib/errors';
 import type { JobService } from '../lib/job-service';
 import type { NodeService } from '../lib/node-service';
+import type { EventHub, ServerEvent } from './events';
 
 export interface RouteContext {
   jobs: JobService;
   nodes: NodeService;
+  /** the master's event streams (absent where no master serves: the CLI's --via temporal) */
+  events?: EventHub;
   health: () => Promise<z.infer<typeof healthSchema>>;
   openapi: () => unknown;
 }
@@ -38,6 +41,8 @@ export interface RouteResult {
   body: unknown;
   /** response headers the route sets */
   headers?: Record<string, string>;
+  /** server-sent events to stream instead of a JSON body (the stream ends when it does) */
+  stream?: AsyncIterable<ServerEvent>;
 }
 
 /** A documented request or response header. */
@@ -73,7 +78,7 @@ export interface RouteSpec {
   /** optional request headers the route reads, by name */
   headers?: Record<string, HeaderSpec>;
   /** success and route-specific error statuses, with what each means (and headers they may carry) */
-  responses: Record<number, { description: string; schema?: z.ZodType; headers?: Record<string, HeaderSpec> }>;
+  responses: Record<number, { description: string; schema?: z.ZodType; headers?: Record<string, HeaderSpec>; contentType?: 'text/event-stream' }>;
   handler: (req: RouteRequest, ctx: RouteContext) => Promise<RouteResult>;
 }
 
@@ -140,6 +145,16 @@ function control(action: 'cancel' | 'pause' | 'resume' | 'retry'): RouteSpec {
     },
   };
 }
+
+/** The list's filters, for GET /events (no paging: a stream follows the whole selection). */
+const eventsQuerySchema = listJobsQuerySchema.omit({ limit: true, page_token: true });
+
+function events(ctx: RouteContext): EventHub {
+  if (!ctx.events) throw new ApiError(404, 'event streams are served by the master only (the CLI follows jobs by polling without it)');
+  return ctx.events;
+}
+
+const lastEventId = (req: RouteRequest) => req.headers['last-event-id']?.[0];
 
 export const ROUTES: RouteSpec[] = [
   {
@@ -242,6 +257,27 @@ export const ROUTES: RouteSpec[] = [
     auth: true,
     responses: { 200: ok('the logs', jobLogsSchema), ...NOT_FOUND },
     handler: async (req, ctx) => ({ status: 200, body: await ctx.jobs.logs(String(req.params.id)) }),
+  },
+  {
+    method: 'get',
+    path: '/jobs/:id/events',
+    summary: "A job's live events (server-sent events): snapshot, state per transition, progress at most every 0.5 s, end; reconnect with Last-Event-ID",
+    tag: 'jobs',
+    auth: true,
+    headers: { 'Last-Event-ID': { description: 'the id of the last event received: the stream resumes after it (the transitions missed first)', schema: z.string().max(64) } },
+    responses: { 200: { description: 'text/event-stream of the job\'s events', contentType: 'text/event-stream' }, ...NOT_FOUND },
+    handler: async (req, ctx) => ({ status: 200, body: null, stream: await events(ctx).job(String(req.params.id), lastEventId(req)) }),
+  },
+  {
+    method: 'get',
+    path: '/events',
+    summary: 'Live events of every job the filters select (server-sent events): state per status change, progress of running jobs; reconnect with Last-Event-ID',
+    tag: 'jobs',
+    auth: true,
+    query: eventsQuerySchema,
+    headers: { 'Last-Event-ID': { description: 'the id of the last event received: the stream replays what came after it, or says reset', schema: z.string().max(64) } },
+    responses: { 200: { description: 'text/event-stream of job events', contentType: 'text/event-stream' } },
+    handler: async (req, ctx) => ({ status: 200, body: null, stream: await events(ctx).all(req.query as z.infer<typeof eventsQuerySchema>, lastEventId(req)) }),
   },
   control('cancel'),
   control('pause'),

@@ -16,6 +16,7 @@ import { NodeService } from '../lib/node-service';
 import { connectionOptions } from '../lib/temporal';
 import { orchestrationWorkerOptions } from '../workers/orchestration-worker';
 import { createApp } from './app';
+import { EventHub } from './events';
 import { ConfigError, loadMasterConfig, type MasterConfig } from './config';
 import { countingInterceptor, createMasterMetrics, serveMetrics, temporalRequestCounter } from './metrics';
 import { buildOpenApi } from './openapi';
@@ -90,7 +91,7 @@ export async function startMaster(
   };
 
   const app = createApp({
-    ctx: { jobs, nodes, health, openapi: () => openapi },
+    ctx: { jobs, nodes, events: new EventHub(jobs), health, openapi: () => openapi },
     logger,
     apiKeys: config.apiKeys,
     noAuth: config.noAuth,

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { createParser } from 'eventsource-parser';
 
 export interface TlsFiles {
   cert?: string;
@@ -94,7 +95,66 @@ export class HttpClient {
     });
   }
 
+  /**
+   * A server-sent event stream (eventsource-parser reads the format), as an async iterable of
+   * events with their JSON data. Throws StreamRefused when the answer is not a stream (an old
+   * master, a 404): callers fall back to polling. Ends when the server ends it; `signal` stops it.
+   */
+  async *events(path: string, opts: { lastEventId?: string; signal?: AbortSignal } = {}): AsyncGenerator<StreamEvent> {
+    const url = new URL(path, this.baseUrl);
+    const headers: Record<string, string> = { Accept: 'text/event-stream' };
+    if (this.opts.apiKey) headers['X-API-Key'] = this.opts.apiKey;
+    if (opts.lastEventId) headers['Last-Event-ID'] = opts.lastEventId;
+    const mod = url.protocol === 'https:' ? https : http;
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = mod.request(url, { method: 'GET', headers, agent: this.agent, signal: opts.signal }, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+    if (res.statusCode !== 200 || !String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+      res.resume();
+      throw new StreamRefused(res.statusCode ?? 0);
+    }
+    const queue: StreamEvent[] = [];
+    const parser = createParser({
+      onEvent: (e) => {
+        let data: unknown = e.data;
+        try {
+          data = JSON.parse(e.data);
+        } catch {
+          /* not JSON: keep the text */
+        }
+        queue.push({ event: e.event ?? 'message', id: e.id, data });
+      },
+    });
+    res.setEncoding('utf8');
+    try {
+      for await (const chunk of res as AsyncIterable<string>) {
+        parser.feed(chunk);
+        while (queue.length > 0) yield queue.shift()!;
+      }
+    } catch (err) {
+      if (!opts.signal?.aborted) throw err;
+    } finally {
+      res.destroy();
+    }
+  }
+
   close(): void {
     this.agent.destroy();
+  }
+}
+
+export interface StreamEvent {
+  event: string;
+  id?: string;
+  data: unknown;
+}
+
+/** The server answered, but not with an event stream. */
+export class StreamRefused extends Error {
+  constructor(readonly status: number) {
+    super(`no event stream (HTTP ${status})`);
+    this.name = 'StreamRefused';
   }
 }
