@@ -165,7 +165,7 @@ export function createApp(opts: AppOptions): express.Express {
       },
     ];
     if (route.auth) handlers.push((req, res, next) => void guard(req, res, next).catch(next));
-    if (route.body) handlers.push(requireJson(), jsonBody);
+    if (route.body) handlers.push(requireJson(), route.bodyLimit ? express.json({ limit: route.bodyLimit, strict: false, type: 'application/json' }) : jsonBody);
     handlers.push((req, res, next) => {
       const raw = {
         params: req.params as Record<string, string>,

@@ -23,7 +23,7 @@ import type { NodeRegistration } from '../domain/nodes';
 import { SCENARIO_GRAMMAR, listScenarios } from '../domain/scenarios';
 import { createJobSchema, heartbeatSchema, listJobsQuerySchema, registerNodeSchema } from '../domain/schemas';
 import { ApiError, badRequest } from '../lib/errors';
-import type { JobService } from '../lib/job-service';
+import { MAX_BATCH, type JobService } from '../lib/job-service';
 import type { NodeService } from '../lib/node-service';
 import type { EventHub, ServerEvent } from './events';
 
@@ -74,6 +74,8 @@ export interface RouteSpec {
   body?: z.ZodType;
   /** true when a JSON body is optional (control actions) */
   bodyOptional?: boolean;
+  /** the largest body this route takes, when it takes more than the master's FFRTMP_BODY_LIMIT */
+  bodyLimit?: string;
   query?: z.ZodType;
   /** optional request headers the route reads, by name */
   headers?: Record<string, HeaderSpec>;
@@ -145,6 +147,9 @@ function control(action: 'cancel' | 'pause' | 'resume' | 'retry'): RouteSpec {
     },
   };
 }
+
+const batchBodySchema = z.object({ jobs: z.array(createJobSchema).min(1).max(MAX_BATCH).describe(`1 to ${MAX_BATCH} job requests, each as POST /jobs takes it`) }).strict();
+const batchAnswerSchema = z.object({ jobs: z.array(jobViewSchema), count: z.number().int() });
 
 /** The list's filters, for GET /events (no paging: a stream follows the whole selection). */
 const eventsQuerySchema = listJobsQuerySchema.omit({ limit: true, page_token: true });
@@ -224,6 +229,33 @@ export const ROUTES: RouteSpec[] = [
       const { job, replayed } = await ctx.jobs.createIdempotent(b, { principal: req.principal, key });
       const headers: Record<string, string> = replayed ? { [IDEMPOTENT_REPLAYED_HEADER]: 'true' } : {};
       return { status: 201, body: job, headers };
+    },
+  },
+  {
+    method: 'post',
+    path: '/jobs/batch',
+    summary: `Create up to ${MAX_BATCH} jobs at once: all validated first (each error names its index and field), consecutive sequence numbers`,
+    tag: 'jobs',
+    auth: true,
+    body: batchBodySchema,
+    bodyLimit: '4mb',
+    headers: { [IDEMPOTENCY_KEY_HEADER]: { description: `${idempotencyKeySchema.description ?? ''} — for a batch, each job's id comes from the key and its index: a retried batch answers with the jobs it created and creates only the missing ones`, schema: idempotencyKeySchema } },
+    responses: {
+      201: {
+        description: 'created: every job, in the order asked, queued',
+        schema: batchAnswerSchema,
+        headers: { [IDEMPOTENT_REPLAYED_HEADER]: { description: 'true when some of the jobs were created by an earlier request with the same Idempotency-Key', schema: z.literal('true') } },
+      },
+      400: ok(`${COMMON_400}; every refused job request is named by its index (jobs.3.parameters.duration: …), and none is created`, errorSchema),
+      422: ok(`the ${IDEMPOTENCY_KEY_HEADER} was used by this caller with a different request body for one of the jobs`, errorSchema),
+      503: ok('Temporal could not start some of the jobs: the answer names them (retry with the same Idempotency-Key to create only those)', errorSchema),
+    },
+    handler: async (req, ctx) => {
+      const b = req.body as z.infer<typeof batchBodySchema>;
+      const key = idempotencyKeyOf(req);
+      const { jobs, replayed } = await ctx.jobs.createBatch(b.jobs, key === undefined ? undefined : { principal: req.principal, key });
+      const headers: Record<string, string> = replayed > 0 ? { [IDEMPOTENT_REPLAYED_HEADER]: 'true' } : {};
+      return { status: 201, body: { jobs, count: jobs.length }, headers };
     },
   },
   {

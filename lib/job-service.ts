@@ -139,6 +139,19 @@ function liveDetails(raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecu
  */
 export const READ_TTL_MS = 300;
 
+/** The largest POST /jobs/batch (the sequence counter hands out at most this many at once). */
+export const MAX_BATCH = 1_000;
+
+/** Runs `fn` over `items`, `width` at a time, in order of start. */
+async function inBatches<T>(items: readonly T[], width: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      for (let i = next++; i < items.length; i = next++) await fn(items[i]!, i);
+    }),
+  );
+}
+
 export class JobService {
   private readonly sequence = new SequenceAllocator((count) => this.takeSequenceNumbers(count));
   private readonly views = new ReadCache<JobView>({ max: 2_000, ttlMs: READ_TTL_MS });
@@ -188,6 +201,58 @@ export class JobService {
     const first = await this.replay(id, fingerprint, idem.key);
     if (first) return { job: first, replayed: true };
     throw unavailable(`job ${id} for this Idempotency-Key exists but could not be read; try again shortly`);
+  }
+
+  /**
+   * Up to 1,000 jobs at once: every request is validated first (all or nothing: each error names
+   * its index and field), the jobs take consecutive sequence numbers with one call to the counter,
+   * and their workflows start 32 at a time. With an Idempotency-Key each job's id comes from the
+   * key and its index, so a retried batch answers with the jobs it created and creates only the
+   * ones it had not (their numbers then follow on, no longer consecutive with the first ones).
+   */
+  async createBatch(bodies: CreateJobBody[], idem?: IdempotentRequest): Promise<{ jobs: JobView[]; replayed: number }> {
+    if (bodies.length === 0 || bodies.length > MAX_BATCH) throw badRequest(`jobs: between 1 and ${MAX_BATCH} job requests, got ${bodies.length}`);
+    const requests = bodies.map(toJobRequest);
+    const errors: string[] = [];
+    const resolved = requests.map((request, i) => {
+      try {
+        return resolveJob(request, this.resolveContext);
+      } catch (err) {
+        if (!(err instanceof JobValidationError)) throw err;
+        errors.push(`jobs.${i}.${err.message}`);
+        return undefined;
+      }
+    });
+    if (errors.length > 0) throw badRequest(errors.join('; '));
+    const ids = requests.map((_, i) => (idem ? idempotentJobId({ principal: idem.principal, key: `${idem.key}#${i}` }) : randomUUID()));
+    const views: (JobView | undefined)[] = new Array<JobView | undefined>(requests.length);
+    if (idem) {
+      await inBatches(ids, 32, async (id, i) => {
+        views[i] = await this.replay(id, requestFingerprint(requests[i]!), `${idem.key}#${i}`);
+      });
+    }
+    const missing = ids.map((_, i) => i).filter((i) => !views[i]);
+    const replayed = ids.length - missing.length;
+    if (missing.length > 0) {
+      const first = await this.takeSequenceNumbers(missing.length);
+      const createdAt = new Date().toISOString();
+      const failed: number[] = [];
+      await inBatches(missing, 32, async (i, k) => {
+        const input: JobWorkflowInput = { id: ids[i]!, sequenceNumber: first + k, createdAt, request: requests[i]!, ...resolved[i]! };
+        try {
+          if (await this.startRun(input, idem ? 'REJECT_DUPLICATE' : 'ALLOW_DUPLICATE')) views[i] = this.created(input);
+          else if (idem) views[i] = await this.replay(ids[i]!, requestFingerprint(requests[i]!), `${idem.key}#${i}`);
+        } catch {
+          failed.push(i);
+        }
+        if (!views[i] && !failed.includes(i)) failed.push(i);
+      });
+      if (failed.length > 0) {
+        const made = ids.length - failed.length;
+        throw unavailable(`${made} of ${ids.length} jobs were created; these were not: jobs ${failed.sort((a, b) => a - b).join(', ')}${idem ? ' (send the batch again with the same Idempotency-Key: it creates only the missing ones)' : ''}`);
+      }
+    }
+    return { jobs: views as JobView[], replayed };
   }
 
   /** A validated, resolved job with its sequence number: the first run's input. */
