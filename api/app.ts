@@ -4,37 +4,22 @@
  * and one error format for everything — `{"error": "...", "status": N}` with no stack trace or
  * internal name.
  */
-import type { TLSSocket } from 'node:tls';
+import type { ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { pinoHttp } from 'pino-http';
 import { z } from 'zod';
 import { isJobUuid } from '../domain/ids';
 import { describeZodError } from '../domain/schemas';
 import { ApiError } from '../lib/errors';
-import type { Logger } from '../lib/logger';
-import { ApiKeyAuth, type Principal } from './auth';
-import type { MasterMetrics } from './metrics';
-import type { RateLimiter } from './rate-limit';
+import type { Principal } from './auth';
+import { Gate, jobOfAnswer, toJson, type GateOptions, type JobLogFields } from './gate';
 import { errorAnswer, noSuchRoute, pathPattern, runRoute, type RouteAnswer } from './route-runner';
 import { ROUTES, type RouteContext } from './routes';
 
-export interface AppOptions {
+export interface AppOptions extends GateOptions {
   ctx: RouteContext;
-  logger: Logger;
-  apiKeys: readonly string[];
-  noAuth: boolean;
-  rateLimiter: RateLimiter | null;
   bodyLimit: string;
-  metrics: MasterMetrics;
-  /** observes every answer (the OpenAPI coverage test records them) */
-  onResponse?: (method: string, route: string, status: number) => void;
-}
-
-/** What the request line of an answer about one job carries (null where the answer does not say). */
-interface JobLogFields {
-  job_id: string;
-  attempt: number | null;
-  node: string | null;
+  /** the gate the lean read path shares (one is made when none is given) */
+  gate?: Gate;
 }
 
 declare module 'express-serve-static-core' {
@@ -45,26 +30,18 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** The job an answer is about: a job view names its attempt and node, a logs answer its id. */
-function jobOfAnswer(body: unknown): JobLogFields | undefined {
-  if (!body || typeof body !== 'object') return undefined;
-  const b = body as { id?: unknown; attempt?: unknown; node_id?: unknown; job_id?: unknown };
-  if (typeof b.id === 'string' && typeof b.attempt === 'number' && 'node_id' in b) {
-    return { job_id: b.id, attempt: b.attempt, node: typeof b.node_id === 'string' ? b.node_id : null };
-  }
-  if (typeof b.job_id === 'string') return { job_id: b.job_id, attempt: null, node: null };
-  return undefined;
-}
-
-function send(res: Response, answer: RouteAnswer): void {
+/** An answer on node's own response object (the express app and the lean read path both send this way). */
+export function send(res: ServerResponse, answer: RouteAnswer): void {
   if (res.headersSent) return;
   if (answer.stream) return streamEvents(res, answer);
-  res.status(answer.status).set(answer.headers).json(answer.body);
+  const body = toJson(answer.body);
+  res.writeHead(answer.status, { ...answer.headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 /** Server-sent events: one `event/id/data` block per event, a comment every 15 s to keep proxies open. */
-function streamEvents(res: Response, answer: RouteAnswer): void {
-  res.status(answer.status).set({ ...answer.headers, 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+function streamEvents(res: ServerResponse, answer: RouteAnswer): void {
+  res.writeHead(answer.status, { ...answer.headers, 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
   res.flushHeaders();
   const iterator = answer.stream![Symbol.asyncIterator]();
   const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
@@ -86,17 +63,8 @@ function streamEvents(res: Response, answer: RouteAnswer): void {
   })();
 }
 
-function sendError(res: Response, status: number, message: string, headers: Record<string, string> = {}): void {
+function sendError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   send(res, errorAnswer(status, message, headers));
-}
-
-/** A client certificate the TLS layer verified against the client CA (mTLS). */
-function certificatePrincipal(req: Request): Principal | undefined {
-  const socket = req.socket as Partial<TLSSocket>;
-  if (!socket.encrypted || !socket.authorized || typeof socket.getPeerCertificate !== 'function') return undefined;
-  const cert = socket.getPeerCertificate();
-  if (!cert || !cert.subject) return undefined;
-  return { id: `cert:${cert.subject.CN ?? cert.fingerprint256.slice(0, 23)}`, via: 'client-certificate' };
 }
 
 export function createApp(opts: AppOptions): express.Express {
@@ -104,51 +72,18 @@ export function createApp(opts: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.set('etag', false);
-  const auth = new ApiKeyAuth(opts.apiKeys);
+  const gate = opts.gate ?? new Gate(opts);
 
-  app.use(
-    pinoHttp({
-      logger: opts.logger,
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
-      // a line about one job carries job_id, attempt and node, like the workers' lines
-      customSuccessObject: (_req, res, val: object) => ({ ...val, route: (res as Response).locals.route ?? 'unmatched', ...(res as Response).locals.job }),
-      customErrorObject: (_req, res, _err, val: object) => ({ ...val, route: (res as Response).locals.route ?? 'unmatched', ...(res as Response).locals.job }),
-      serializers: { req: (r: { method: string; url: string }) => ({ method: r.method, url: r.url }), res: (r: { statusCode: number }) => ({ status: r.statusCode }) },
-    }),
-  );
-
-  // request durations by route template (never the raw path)
   app.use((req, res, next) => {
-    const end = opts.metrics.httpDuration.startTimer();
-    res.once('finish', () => {
-      const route = res.locals.route ?? 'unmatched';
-      end({ method: req.method, route, status: String(res.statusCode) });
-      opts.onResponse?.(req.method, route, res.statusCode);
-    });
+    gate.observe(req, res, () => ({ route: res.locals.route ?? 'unmatched', job: res.locals.job }));
     next();
   });
 
   const guard = async (req: Request, res: Response, next: NextFunction) => {
-    const principal = opts.noAuth ? { id: 'anonymous', via: 'none' as const } : (certificatePrincipal(req) ?? auth.check(ApiKeyAuth.presented(req)));
-    if (opts.rateLimiter) {
-      const key = principal && principal.via !== 'none' ? principal.id : `ip:${req.ip}`;
-      const decision = await opts.rateLimiter.take(key);
-      res.set('RateLimit-Limit', String(decision.limit)).set('RateLimit-Remaining', String(decision.remaining));
-      if (!decision.allowed) {
-        opts.metrics.rateLimited.inc({ principal: principal && principal.via !== 'none' ? principal.via : 'address' });
-        sendError(res, 429, `rate limit exceeded: ${opts.rateLimiter.burst} requests per ${opts.rateLimiter.windowSeconds} s; retry after ${decision.retryAfterSeconds} s`, {
-          'Retry-After': String(decision.retryAfterSeconds),
-        });
-        return;
-      }
-    }
-    if (!principal) {
-      sendError(res, 401, 'missing or invalid API key: send it in X-API-Key (or Authorization: Bearer <key>), or use a client certificate', {
-        'WWW-Authenticate': 'Bearer',
-      });
-      return;
-    }
-    res.locals.principal = principal;
+    const admission = await gate.admit(req);
+    if ('refused' in admission) return send(res, admission.refused);
+    res.set(admission.headers);
+    res.locals.principal = admission.principal;
     next();
   };
 
@@ -210,7 +145,7 @@ export function createApp(opts: AppOptions): express.Express {
       case 'request.aborted':
         return sendError(res, 400, 'request aborted');
     }
-    req.log?.error({ err }, 'unexpected error');
+    opts.logger.error({ err, req: { method: req.method, url: req.originalUrl } }, 'unexpected error');
     return sendError(res, 500, 'internal error');
   });
 

@@ -5,7 +5,6 @@
  * authenticates — see api/tls.ts.)
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request } from 'express';
 
 export interface Principal {
   /** a short, non-secret label for logs and rate-limit keys */
@@ -20,15 +19,6 @@ export class ApiKeyAuth {
 
   constructor(keys: readonly string[]) {
     this.keys = keys.map((k) => ({ digest: digest(k), id: `key:${digest(k).toString('hex').slice(0, 12)}` }));
-  }
-
-  /** The key a request presents, if any. */
-  static presented(req: Request): string | undefined {
-    const header = req.get('x-api-key');
-    if (header) return header.trim();
-    const auth = req.get('authorization');
-    const m = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
-    return m?.[1];
   }
 
   /** The principal of a valid key; every configured key is compared, always. */

@@ -17,6 +17,8 @@ import { connectionOptions } from '../lib/temporal';
 import { orchestrationWorkerOptions } from '../workers/orchestration-worker';
 import { createApp } from './app';
 import { EventHub } from './events';
+import { fastReads } from './fast-reads';
+import { Gate } from './gate';
 import { ConfigError, loadMasterConfig, type MasterConfig } from './config';
 import { countingInterceptor, createMasterMetrics, serveMetrics, temporalRequestCounter } from './metrics';
 import { buildOpenApi } from './openapi';
@@ -90,19 +92,24 @@ export async function startMaster(
     }
   };
 
-  const app = createApp({
-    ctx: { jobs, nodes, events: new EventHub(jobs), health, openapi: () => openapi },
+  const ctx = { jobs, nodes, events: new EventHub(jobs), health, openapi: () => openapi };
+  const gate = new Gate({
     logger,
     apiKeys: config.apiKeys,
     noAuth: config.noAuth,
     rateLimiter: config.rateLimit.disabled ? null : new RateLimiter(config.rateLimit.perMinute, config.rateLimit.burst),
-    bodyLimit: config.bodyLimit,
     metrics,
     onResponse: hooks.onResponse,
   });
+  const app = createApp({ ctx, gate, logger, apiKeys: config.apiKeys, noAuth: config.noAuth, rateLimiter: null, bodyLimit: config.bodyLimit, metrics });
+  // the hottest reads take the lean path; everything else, express (api/fast-reads.ts)
+  const fast = fastReads(ctx, gate, logger);
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!fast(req, res)) app(req, res);
+  };
 
   const tls = tlsServerOptions(config.tls);
-  const server = tls ? https.createServer(tls, app) : http.createServer(app);
+  const server = tls ? https.createServer(tls, serve) : http.createServer(serve);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

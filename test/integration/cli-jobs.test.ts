@@ -84,9 +84,13 @@ describe('ffrtmp CLI against a real master', function () {
     assert.deepEqual(created.parameters, { duration: 1.5, bitrate: '300k', input: 'clips/in.mp4', output_mode: 'rtmp', rtmp_url: 'rtmp://127.0.0.1:1/live/k', codec: 'libx264', preset: 'veryfast', timeout: 60, max_retries: 1, hardware: 'required', audio: false });
     assert.equal(created.max_retries, 1);
 
-    // the same documents as the API gives
-    const api = await master.api.get<JobView>(`/jobs/${created.id}`);
-    assert.deepEqual(await runJson(['jobs', 'status', String(created.sequence_number)]), api.body);
+    // the same documents as the API gives (the job moves from its created view to its first
+    // attempt meanwhile: compare reads of the same moment, retrying until they are)
+    await waitFor('the job as the API gives it', async () => {
+      const cli = await runJson(['jobs', 'status', String(created.sequence_number)]);
+      assert.deepEqual(cli, (await master.api.get<JobView>(`/jobs/${created.id}`)).body);
+      return true;
+    }, { timeoutMs: 10_000, intervalMs: 300 });
     await waitFor('the list as the API gives it', async () => {
       const [cli, direct] = [await runJson(['jobs', 'status', '--limit', '3']), (await master.api.get('/jobs?limit=3')).body];
       assert.deepEqual(cli, direct);
