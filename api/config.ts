@@ -44,6 +44,7 @@ export const masterEnvSchema = z.object({
   FFRTMP_NODE_HEARTBEAT_SECONDS: positive.default(10),
   /** run workflow tasks (jobs, nodes, sequence) in the master too */
   FFRTMP_RUN_WORKFLOWS: bool.default(true),
+  FFRTMP_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).max(100_000).default(100),
   FFRTMP_TLS_CERT: z.string().optional(),
   FFRTMP_TLS_KEY: z.string().optional(),
   FFRTMP_TLS_CLIENT_CA: z.string().optional(),
@@ -65,6 +66,8 @@ export interface MasterConfig {
   resolve: ResolveContext;
   nodeHeartbeatMs: number;
   runWorkflows: boolean;
+  /** workflows the orchestration worker keeps in memory between tasks */
+  workflowCacheSize: number;
   tls: { cert?: string; key?: string; clientCa?: string };
 }
 
@@ -128,6 +131,7 @@ export function loadMasterConfig(env: NodeJS.ProcessEnv = process.env): MasterCo
     },
     nodeHeartbeatMs: s(e.FFRTMP_NODE_HEARTBEAT_SECONDS),
     runWorkflows: e.FFRTMP_RUN_WORKFLOWS,
+    workflowCacheSize: e.FFRTMP_WORKFLOW_CACHE_SIZE,
     tls: { cert: e.FFRTMP_TLS_CERT, key: e.FFRTMP_TLS_KEY, clientCa: e.FFRTMP_TLS_CLIENT_CA },
   };
 }

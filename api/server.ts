@@ -41,7 +41,7 @@ function runOrchestrationWorker(config: MasterConfig, logger: Logger): { stop():
     while (!stopped) {
       try {
         const connection = await NativeConnection.connect(connectionOptions(config.temporal));
-        worker = await Worker.create(orchestrationWorkerOptions(connection, config.temporal.namespace, `master@${process.pid}`));
+        worker = await Worker.create(orchestrationWorkerOptions(connection, config.temporal.namespace, `master@${process.pid}`, config.workflowCacheSize));
         if (stopped) break;
         logger.info({ task_queue: ORCHESTRATION_QUEUE }, 'orchestration worker polling');
         await worker.run();

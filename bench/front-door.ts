@@ -162,26 +162,27 @@ async function run(o: Options): Promise<Record<string, any>> {
 
     // 2. reads of a running job and of the list
     const job = await b.streamingJob();
+    // under that load, a change made through Temporal directly (not this master's own write,
+    // which it sees at once) — pause, resume — must show within 0.5 s: probe it 6 times
+    const lags: number[] = [];
+    const probing = (async () => {
+      await sleep(1_000);
+      const handle = b.client.workflow.getHandle(`job-${job.id}`);
+      for (let i = 0; i < 6; i++) {
+        const want = i % 2 === 0 ? 'paused' : 'running';
+        await handle.executeUpdate(i % 2 === 0 ? 'pause' : 'resume', { args: [{}] });
+        const t = Date.now();
+        while ((await b.get<JobView>(`/jobs/${job.id}`)).body.status !== want) await sleep(5);
+        lags.push(Date.now() - t);
+        await sleep(300);
+      }
+    })();
     const getOne = await cannon({ url: `${b.api}/jobs/${job.id}`, connections, duration: seconds, headers });
-    out.get_job = { ...figures(getOne), met: getOne.requests.average >= 5_000 && getOne.latency.p99 <= 50 && getOne.non2xx === 0 };
+    await probing;
+    out.get_job = { ...figures(getOne), stalest_answer_ms: Math.max(...lags), lags_ms: lags };
+    out.get_job.met = getOne.requests.average >= 5_000 && getOne.latency.p99 <= 50 && getOne.non2xx === 0 && out.get_job.stalest_answer_ms <= 500;
     const list = await cannon({ url: `${b.api}/jobs?limit=50`, connections, duration: seconds, headers });
     out.get_jobs = { ...figures(list), met: list.requests.average >= 1_000 && list.non2xx === 0 };
-    // staleness: how far an answer's progress trails the freshest one seen so far, over 3 s
-    let worst = 0;
-    const samples: { at: number; p: number }[] = [];
-    const deadline = Date.now() + 3_000;
-    while (Date.now() < deadline) {
-      const v = (await b.get<JobView>(`/jobs/${job.id}`)).body;
-      samples.push({ at: Date.now(), p: v.progress });
-      await sleep(20);
-    }
-    // progress moves 1/600 % per 0.01 s in real time: the age of an answer is how long ago the
-    // freshest value it could have been was first seen
-    for (const s of samples) {
-      const first = samples.find((x) => x.p >= s.p)!;
-      worst = Math.max(worst, s.at - first.at);
-    }
-    out.get_job.stalest_answer_ms_seen = worst;
 
     // 3. event streams: Temporal calls per second, 1 subscriber vs 1,000
     for (const subscribers of o.smoke ? [1, 20] : [1, 1_000]) {
@@ -230,6 +231,10 @@ async function run(o: Options): Promise<Record<string, any>> {
     // 5. memory, after it all
     await sleep(2_000);
     out.master_rss_mb = round((rssBytes(b.master.pid!) ?? 0) / 2 ** 20);
+    const text = await (await fetch(b.metrics)).text();
+    const metric = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    out.master_heap_used_mb = round(metric('ffrtmp_master_nodejs_heap_size_used_bytes') / 2 ** 20);
+    out.master_external_mb = round(metric('ffrtmp_master_nodejs_external_memory_bytes') / 2 ** 20);
     out.memory_met = out.master_rss_mb <= 200;
   } finally {
     await b.down();
@@ -241,11 +246,11 @@ function report(r: Record<string, any>, o: Options): void {
   const rows: [string, string, string][] = [
     ['raw workflow starts/s (32 callers)', String(r.raw_start_per_s), 'the engine'],
     ['POST /jobs req/s, p50/p99 ms, ratio to raw', `${r.post_jobs.requests_per_second}, ${r.post_jobs.latency_p50_ms}/${r.post_jobs.latency_p99_ms}, ${r.post_jobs.ratio_to_raw}`, r.post_jobs.met ? 'met (>= 0.9)' : 'MISSED (>= 0.9)'],
-    ['GET /jobs/{id} req/s, p50/p99 ms, stalest ms', `${r.get_job.requests_per_second}, ${r.get_job.latency_p50_ms}/${r.get_job.latency_p99_ms}, ${r.get_job.stalest_answer_ms_seen}`, r.get_job.met ? 'met (>= 5000, p99 <= 50)' : 'MISSED (>= 5000, p99 <= 50)'],
+    ['GET /jobs/{id} req/s, p50/p99 ms, stalest ms', `${r.get_job.requests_per_second}, ${r.get_job.latency_p50_ms}/${r.get_job.latency_p99_ms}, ${r.get_job.stalest_answer_ms}`, r.get_job.met ? 'met (>= 5000, p99 <= 50, <= 500 ms)' : 'MISSED (>= 5000, p99 <= 50, <= 500 ms)'],
     ['GET /jobs?limit=50 req/s, p50/p99 ms', `${r.get_jobs.requests_per_second}, ${r.get_jobs.latency_p50_ms}/${r.get_jobs.latency_p99_ms}`, r.get_jobs.met ? 'met (>= 1000)' : 'MISSED (>= 1000)'],
     ['events: Temporal calls/s, 1 vs many subscribers', `${r.events_1.temporal_calls_per_s} vs ${(r.events_1000 ?? r.events_20).temporal_calls_per_s}`, r.events_met ? 'met (the same)' : 'MISSED'],
     ['batch: jobs/s, ratio to raw', `${r.batch.jobs_per_s}, ${r.batch.ratio_to_raw}`, r.batch.met ? 'met (>= 0.9)' : 'MISSED (>= 0.9)'],
-    [`master RSS after ${r.batch.jobs + 1000}+ jobs (MiB)`, String(r.master_rss_mb), r.memory_met ? 'met (<= 200)' : 'MISSED (<= 200)'],
+    [`master RSS (heap, external) after ${r.batch.jobs + 1000}+ jobs (MiB)`, `${r.master_rss_mb} (${r.master_heap_used_mb}, ${r.master_external_mb})`, r.memory_met ? 'met (<= 200)' : 'MISSED (<= 200)'],
   ];
   const w = Math.max(...rows.map((x) => x[0].length));
   const table = rows.map((x) => `${x[0].padEnd(w)}  ${x[1].padEnd(30)}  ${x[2]}`).join('\n');

@@ -58,6 +58,7 @@ export const MEANINGS: Readonly<Record<string, string>> = {
   FFRTMP_GPU_WAIT_SECONDS: 'how long a GPU attempt that may fall back waits for a GPU worker to take it before the job moves to the CPU (and engine=gstreamer waits for a GStreamer worker)',
   FFRTMP_NODE_HEARTBEAT_SECONDS: 'node heartbeat interval the master expects; a node silent for 3 intervals is offline',
   FFRTMP_RUN_WORKFLOWS: 'also run workflow tasks (jobs, nodes, sequence) on the orchestration queue in this process',
+  FFRTMP_WORKFLOW_CACHE_SIZE: 'workflows the orchestration worker keeps in memory between their tasks (its sticky cache; replayed when evicted)',
   FFRTMP_TLS_CERT: 'master: certificate to serve HTTPS with; worker: client certificate for the master (mTLS)',
   FFRTMP_TLS_KEY: 'private key of FFRTMP_TLS_CERT',
   FFRTMP_TLS_CLIENT_CA: 'CA that signs client certificates; set, clients may authenticate with one (mTLS)',

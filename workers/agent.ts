@@ -126,7 +126,7 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
   ];
   if (config.runWorkflows) {
     otherWorkers.push(
-      await Worker.create({ ...orchestrationWorkerOptions(connection, config.temporal.namespace, base.identity), shutdownGraceTime: base.shutdownGraceTime }),
+      await Worker.create({ ...orchestrationWorkerOptions(connection, config.temporal.namespace, base.identity, config.workflowCacheSize), shutdownGraceTime: base.shutdownGraceTime }),
     );
   }
 

@@ -32,6 +32,7 @@ export const workerEnvSchema = z.object({
   FFRTMP_GPU_SLOTS: z.coerce.number().int().min(1).max(64).optional(),
   /** workflow tasks run on the masters: an encode host that is frozen or cut off holds none */
   FFRTMP_RUN_WORKFLOWS: bool.default(false),
+  FFRTMP_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).max(100_000).default(100),
   FFRTMP_REDETECT: bool.default(false),
   /** capabilities declared without hardware, for routing tests; shown as simulated everywhere */
   FFRTMP_SIMULATE_CAPABILITIES: capabilityList.default([]),
@@ -67,6 +68,7 @@ export interface WorkerConfig {
   cpuSlots?: number;
   gpuSlots?: number;
   runWorkflows: boolean;
+  workflowCacheSize: number;
   redetect: boolean;
   simulate: WorkerEnv['FFRTMP_SIMULATE_CAPABILITIES'];
   onlyCapabilities?: WorkerEnv['FFRTMP_SIMULATE_CAPABILITIES'];
@@ -106,6 +108,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     cpuSlots: e.FFRTMP_CPU_SLOTS,
     gpuSlots: e.FFRTMP_GPU_SLOTS,
     runWorkflows: e.FFRTMP_RUN_WORKFLOWS,
+    workflowCacheSize: e.FFRTMP_WORKFLOW_CACHE_SIZE,
     redetect: e.FFRTMP_REDETECT,
     simulate: e.FFRTMP_SIMULATE_CAPABILITIES,
     onlyCapabilities: e.FFRTMP_CAPABILITIES,

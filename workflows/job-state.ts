@@ -14,7 +14,8 @@ import type {
   RoutingIntent,
   Transition,
 } from '../domain/job';
-import type { Capability } from '../domain/encoders';
+import { findEncoder, type Capability } from '../domain/encoders';
+import type { Features } from './job';
 import { routingIntentOf } from '../domain/routing';
 import { SA } from '../domain/search-attributes';
 import { buildJobView, countRetries, formatLogs, type ViewState } from '../domain/view';
@@ -61,12 +62,16 @@ export class JobState implements ViewState {
   /** decided at the edge (derived here only for jobs started before it was recorded) */
   readonly routing: RoutingIntent;
 
+  /** what JobEngine and JobCapability say now (the start set them from the request's spec) */
+  private listedRoute: { engine: string; capability: string };
+
   constructor(
     readonly input: JobWorkflowInput,
     /** the patched changes this run takes (workflows/job.ts, PATCH) */
-    readonly features: { readonly stagedOutput: boolean; readonly adoptLostEncode: boolean; readonly routeSearchAttributes: boolean },
+    readonly features: Readonly<Features>,
   ) {
     this.routing = input.routing ?? routingIntentOf(input.request, input.policy);
+    this.listedRoute = { engine: input.spec.engine, capability: findEncoder(input.spec.encoder)?.capability ?? 'cpu' };
     const prev = input.previous;
     this.transitions = prev ? [...prev.transitions] : [];
     this.attempts = prev ? [...prev.attempts] : [];
@@ -78,7 +83,8 @@ export class JobState implements ViewState {
       this.to('queued', 'manual retry: queued again');
     } else {
       this.status = 'queued';
-      this.record(null, 'queued', 'job created');
+      // the start set JobStatus=queued and the rest: saying it again costs a command per job
+      this.record(null, 'queued', 'job created', !features.quietStart);
     }
   }
 
@@ -105,24 +111,26 @@ export class JobState implements ViewState {
     this.record(this.status, next, reason);
   }
 
-  private record(from: JobStatus | null, to: JobStatus, reason: string): void {
+  private record(from: JobStatus | null, to: JobStatus, reason: string, upsert = true): void {
     const at = new Date().toISOString();
     this.transitions.push({ from, to, at, reason, attempt: this.attempt });
     this.status = to;
     if (to === 'running' && !this.startedAt) this.startedAt = at;
     if (isTerminal(to)) this.completedAt = at;
     else this.completedAt = null;
-    this.publish(reason);
+    this.publish(reason, upsert);
     this.bump();
   }
 
   /** Search attributes for the Web UI and GET /jobs; current details for the Web UI's summary. */
-  private publish(reason: string): void {
-    upsertSearchAttributes([
-      { key: SA.status, value: this.status },
-      { key: SA.node, value: this.current?.node_id ?? '' },
-      { key: SA.retryCount, value: this.retryCount },
-    ]);
+  private publish(reason: string, upsert = true): void {
+    if (upsert) {
+      upsertSearchAttributes([
+        { key: SA.status, value: this.status },
+        { key: SA.node, value: this.current?.node_id ?? '' },
+        { key: SA.retryCount, value: this.retryCount },
+      ]);
+    }
     setCurrentDetails(`**${this.status}** (attempt ${this.attempt}) — ${reason}`);
   }
 
@@ -196,11 +204,12 @@ export class JobState implements ViewState {
 
   beginAttempt(route: { capability: Capability; taskQueue: string; encoder: string; engine: AttemptRecord['engine']; routing: string }): number {
     // listed and filtered as what it runs on, not as what was asked for (engine=auto, a GPU fallback)
-    if (this.features.routeSearchAttributes) {
+    if (this.features.routeSearchAttributes && (route.engine !== this.listedRoute.engine || route.capability !== this.listedRoute.capability)) {
       upsertSearchAttributes([
         { key: SA.engine, value: route.engine },
         { key: SA.capability, value: route.capability },
       ]);
+      this.listedRoute = { engine: route.engine, capability: route.capability };
     }
     this.attempts.push({
       attempt: this.attempts.length + 1,

@@ -338,20 +338,28 @@ async function runAttempt(job: JobState, route: Route): Promise<AttemptOutcome> 
  * markers where a replay does not ask, a non-determinism error the workflow tests caught).
  */
 export const PATCH = {
-  stagedOutput: 'staged-output',
-  adoptLostEncode: 'adopt-lost-encode',
-  /** JobEngine and JobCapability follow the route each attempt takes (they said what was asked) */
-  routeSearchAttributes: 'route-search-attributes',
+  /**
+   * The changes of one release, shipped together, so one marker (and one TemporalChangeVersion
+   * upsert) per job rather than one each: every attempt writes its own file and the workflow
+   * publishes the accepted one; a lost heartbeat asks the node before calling the worker lost;
+   * JobEngine and JobCapability follow the route each attempt takes; a new job does not upsert
+   * the search attributes its start already set.
+   */
+  release2: 'ffrtmp-release-2',
 } as const;
 
-export type Features = { [K in keyof typeof PATCH]: boolean };
+/** What the run's code does, by change (all from the one patch of their release). */
+export interface Features {
+  stagedOutput: boolean;
+  adoptLostEncode: boolean;
+  routeSearchAttributes: boolean;
+  /** the creation transition does not upsert what the start set; a route equal to it neither */
+  quietStart: boolean;
+}
 
 function features(): Features {
-  return {
-    stagedOutput: patched(PATCH.stagedOutput),
-    adoptLostEncode: patched(PATCH.adoptLostEncode),
-    routeSearchAttributes: patched(PATCH.routeSearchAttributes),
-  };
+  const release2 = patched(PATCH.release2);
+  return { stagedOutput: release2, adoptLostEncode: release2, routeSearchAttributes: release2, quietStart: release2 };
 }
 
 function attemptNode(job: JobState): string | null {

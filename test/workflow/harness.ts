@@ -14,7 +14,7 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { ControlRequest, EncodeRequest as Request } from '../../domain/activities';
-import type { Capability } from '../../domain/encoders';
+import { findEncoder, type Capability } from '../../domain/encoders';
 import { jobWorkflowId, type EncodeResult, type JobRequest, type JobView, type JobWorkflowInput } from '../../domain/job';
 import * as msg from '../../domain/messages';
 import { ORCHESTRATION_QUEUE, encodeQueue, nodeQueue } from '../../domain/queues';
@@ -252,8 +252,14 @@ export async function startJob(h: Harness, req: JobRequest, acts: Act[], policy:
     taskQueue,
     args: [input],
     priority: { priorityKey: resolved.routing.priorityKey.first },
+    // as the job service starts a job (lib/job-service.ts startRun)
     typedSearchAttributes: [
       { key: SA.status, value: 'queued' },
+      { key: SA.scenario, value: req.scenario },
+      { key: SA.queue, value: req.queue },
+      { key: SA.priority, value: req.priority },
+      { key: SA.engine, value: input.spec.engine },
+      { key: SA.capability, value: findEncoder(input.spec.encoder)?.capability ?? 'cpu' },
       { key: SA.sequence, value: input.sequenceNumber },
     ],
   });
