@@ -12,7 +12,7 @@ import { describeZodError } from '../domain/schemas';
 import { ApiError } from '../lib/errors';
 import type { Principal } from './auth';
 import { Gate, jobOfAnswer, toJson, type GateOptions, type JobLogFields } from './gate';
-import { errorAnswer, noSuchRoute, pathPattern, runRoute, type RouteAnswer } from './route-runner';
+import { errorAnswer, noSuchRoute, routesOfPath, runRoute, type RouteAnswer } from './route-runner';
 import { ROUTES, type RouteContext } from './routes';
 
 export interface AppOptions extends GateOptions {
@@ -92,6 +92,8 @@ export function createApp(opts: AppOptions): express.Express {
   for (const route of ROUTES) {
     const handlers: express.RequestHandler[] = [
       (req, res, next) => {
+        // a path a more specific route names is not this one's (GET /nodes/register: 405, not node "register")
+        if (!routesOfPath(ROUTES, req.path).includes(route)) return next('route');
         res.locals.route = route.path;
         // a job named by its uuid: every answer's line carries it, refusals (401, 409, 429…) too
         const ref = req.params.id;
@@ -119,9 +121,8 @@ export function createApp(opts: AppOptions): express.Express {
   }
 
   // unknown route: 404; a known path with another method: 405 with Allow
-  const patterns = ROUTES.map((r) => ({ re: pathPattern(r.path).re, method: r.method.toUpperCase() }));
   app.use((req, res) => {
-    const allowed = [...new Set(patterns.filter((p) => p.re.test(req.path)).map((p) => p.method))].sort();
+    const allowed = [...new Set(routesOfPath(ROUTES, req.path).map((r) => r.method.toUpperCase()))].sort();
     if (allowed.length > 0) {
       res.locals.route = 'method-not-allowed';
       sendError(res, 405, `method ${req.method} not allowed on ${req.path}; allowed: ${allowed.join(', ')}`, { Allow: allowed.join(', ') });

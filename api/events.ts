@@ -12,6 +12,7 @@
  * counter of the watcher; a reconnect replays the last 1,000 events after its id, or says `reset`
  * (list again) when its id is older than that.
  */
+import { jobWire } from '../domain/api-schemas';
 import type { JobView } from '../domain/job';
 import { isTerminal } from '../domain/states';
 import type { JobFilters, JobService, JobSummary } from '../lib/job-service';
@@ -24,7 +25,8 @@ export interface ServerEvent {
 
 /** What the events carry of a job's progress (integer and precise percentage, speed, ETA). */
 function progressOf(v: JobView): Record<string, unknown> {
-  return { id: v.id, sequence_number: v.sequence_number, status: v.status, progress: v.progress, fps: v.fps, speed: v.speed, eta_seconds: v.eta_seconds, node_id: v.node_id };
+  const w = jobWire(v);
+  return { id: w.id, sequence_number: w.sequence_number, status: w.status, progress: w.progress, progress_percent: w.progress_percent, fps: w.fps, speed: w.speed, eta_seconds: w.eta_seconds, node_id: w.node_id };
 }
 
 /** A queue of events for one subscriber, read as an async iterable; closing it ends the stream. */
@@ -93,7 +95,7 @@ class JobWatcher {
       // a reconnect: the transitions it missed, then on as usual
       v.state_transitions.slice(seen).forEach((t, i) => sub.push({ event: 'state', id: String(seen + i + 1), data: { ...t, job_id: v.id, status: t.to } }));
     } else {
-      sub.push({ event: 'snapshot', id: String(v.state_transitions.length), data: v });
+      sub.push({ event: 'snapshot', id: String(v.state_transitions.length), data: jobWire(v) });
     }
     if (isTerminal(v.status)) {
       sub.push({ event: 'end', id: String(v.state_transitions.length), data: { id: v.id, status: v.status } });
@@ -124,7 +126,7 @@ class JobWatcher {
       this.last = v;
       const from = before?.state_transitions.length ?? 0;
       const fresh = v.state_transitions.slice(from);
-      fresh.forEach((t, i) => this.broadcast({ event: 'state', id: String(from + i + 1), data: { ...t, job_id: v.id, status: t.to, view: v } }));
+      fresh.forEach((t, i) => this.broadcast({ event: 'state', id: String(from + i + 1), data: { ...t, job_id: v.id, status: t.to, view: jobWire(v) } }));
       if (fresh.length > 0) this.progressTick = 0;
       const moved = !before || before.progress !== v.progress || before.fps !== v.fps || before.status !== v.status;
       if (moved && !isTerminal(v.status)) this.broadcast({ event: 'progress', id: `${v.state_transitions.length}.${++this.progressTick}`, data: progressOf(v) });

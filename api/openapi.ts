@@ -4,16 +4,34 @@
  */
 import { z } from 'zod';
 import { errorSchema } from '../domain/api-schemas';
+import { inputPattern, type ResolveContext } from '../domain/resolve';
+import { INPUT_PATTERN_MARK } from '../domain/schemas';
 import { COMMON_RESPONSES, ROUTES, type RouteSpec } from './routes';
 
-const json = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { io, unrepresentable: 'any' });
+/** What the document says that depends on the master's configuration. */
+export interface DocumentOptions {
+  /** where job inputs may point (the media root; URLs or not): published as the input's pattern */
+  inputs?: Pick<ResolveContext, 'mediaRoot' | 'allowUrlInputs'>;
+}
+
+const json = (schema: z.ZodType, io: 'input' | 'output', options: DocumentOptions = {}) =>
+  z.toJSONSchema(schema, {
+    io,
+    unrepresentable: 'any',
+    override: (c) => {
+      const js = c.jsonSchema as Record<string, unknown>;
+      if (!js[INPUT_PATTERN_MARK]) return;
+      delete js[INPUT_PATTERN_MARK];
+      if (options.inputs) js.pattern = inputPattern(options.inputs);
+    },
+  });
 
 /** /jobs/:id → /jobs/{id} */
 export function openapiPath(expressPath: string): string {
   return expressPath.replace(/:(\w+)/g, '{$1}');
 }
 
-function operation(route: RouteSpec): Record<string, unknown> {
+function operation(route: RouteSpec, opts: DocumentOptions): Record<string, unknown> {
   const params = [...route.path.matchAll(/:(\w+)/g)].map((m) => ({
     name: m[1],
     in: 'path',
@@ -22,22 +40,24 @@ function operation(route: RouteSpec): Record<string, unknown> {
     description: m[1] === 'id' && route.tag === 'jobs' ? 'job uuid or sequence number' : 'node id',
   }));
   if (route.query) {
-    const qs = json(route.query, 'input') as { properties?: Record<string, unknown>; required?: string[] };
+    const qs = json(route.query, 'input', opts) as { properties?: Record<string, unknown>; required?: string[] };
     for (const [name, schema] of Object.entries(qs.properties ?? {})) {
       params.push({ name, in: 'query', required: qs.required?.includes(name) ?? false, schema: schema as { type: string }, description: '' });
     }
   }
   for (const [name, h] of Object.entries(route.headers ?? {})) {
-    params.push({ name, in: 'header', required: false, schema: json(h.schema, 'input') as { type: string }, description: h.description });
+    params.push({ name, in: 'header', required: false, schema: json(h.schema, 'input', opts) as { type: string }, description: h.description });
   }
   const responses: Record<string, unknown> = {};
   for (const [status, r] of Object.entries(route.responses)) {
     const headers = Object.fromEntries(Object.entries(r.headers ?? {}).map(([name, h]) => [name, { description: h.description, schema: json(h.schema, 'output') }]));
+    const links = r.linksTo ? linksTo(r.linksTo) : undefined;
     responses[status] = {
       description: r.description,
       ...(r.contentType ? { content: { [r.contentType]: { schema: { type: 'string', description: 'event: <type>\\nid: <id>\\ndata: <JSON>\\n\\n, repeated' } } } } : {}),
       ...(r.schema ? { content: { 'application/json': { schema: json(r.schema, 'output') } } } : {}),
       ...(r.headers ? { headers } : {}),
+      ...(links ? { links } : {}),
     };
   }
   const common = route.auth ? COMMON_RESPONSES : { 400: COMMON_RESPONSES[400]!, 429: COMMON_RESPONSES[429]!, 500: COMMON_RESPONSES[500]! };
@@ -47,21 +67,37 @@ function operation(route: RouteSpec): Record<string, unknown> {
   return {
     summary: route.summary,
     tags: [route.tag],
-    operationId: `${route.method}${route.path.replace(/[/:](\w)/g, (_, c: string) => c.toUpperCase()).replace(/[^A-Za-z]/g, '')}`,
+    operationId: operationId(route),
     ...(params.length ? { parameters: params } : {}),
     ...(route.body
-      ? { requestBody: { required: !route.bodyOptional, content: { 'application/json': { schema: json(route.body, 'input') } } } }
+      ? { requestBody: { required: !route.bodyOptional, content: { 'application/json': { schema: json(route.body, 'input', opts) } } } }
       : {}),
     ...(route.auth ? {} : { security: [] }),
     responses,
   };
 }
 
-export function buildOpenApi(version: string): Record<string, unknown> {
+const operationId = (route: RouteSpec): string => `${route.method}${route.path.replace(/[/:](\w)/g, (_, c: string) => c.toUpperCase()).replace(/[^A-Za-z]/g, '')}`;
+
+/**
+ * OpenAPI links from an answer that names a resource (its `id`) to every JSON route under that
+ * resource's path: a client (or a fuzzer's stateful phase) reaches them with a real id.
+ */
+function linksTo(resourcePath: string): Record<string, unknown> {
+  const targets = ROUTES.filter((r) => (r.path === resourcePath || r.path.startsWith(`${resourcePath}/`)) && !Object.values(r.responses).some((x) => x.contentType));
+  return Object.fromEntries(
+    targets.map((r) => [
+      operationId(r).replace(/^./, (c) => c.toUpperCase()),
+      { operationId: operationId(r), parameters: { id: '$response.body#/id' }, description: `${r.method.toUpperCase()} ${openapiPath(r.path)} of the answered ${r.tag === 'jobs' ? 'job' : 'node'}` },
+    ]),
+  );
+}
+
+export function buildOpenApi(version: string, opts: DocumentOptions = {}): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
     const p = (paths[openapiPath(route.path)] ??= {});
-    p[route.method] = operation(route);
+    p[route.method] = operation(route, opts);
   }
   return {
     openapi: '3.1.0',

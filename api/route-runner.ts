@@ -52,6 +52,35 @@ export function pathPattern(path: string): { re: RegExp; params: string[] } {
   return { re: new RegExp(`^${source}/?$`), params };
 }
 
+const compiled = new Map<string, RegExp>();
+const compiledPattern = (routePath: string): RegExp => {
+  let re = compiled.get(routePath);
+  if (!re) compiled.set(routePath, (re = pathPattern(routePath).re));
+  return re;
+};
+
+/** A path's segments as a route names them: literal (2) or parameter (1). */
+const shapeOf = (routePath: string): number[] => routePath.split('/').filter(Boolean).map((seg) => (seg.startsWith(':') ? 1 : 2));
+
+/**
+ * The routes a request path names: of those whose pattern matches it, the most specific — a
+ * literal segment outranks a parameter, so /nodes/register is not a node called "register" and
+ * /jobs/batch not a job called "batch". Their methods are the path's methods (405's Allow).
+ */
+export function routesOfPath<T extends { path: string }>(routes: readonly T[], requestPath: string): T[] {
+  const matching = routes.filter((r) => compiledPattern(r.path).test(requestPath));
+  const rank = (r: T) => shapeOf(r.path);
+  const best = matching.reduce<number[] | undefined>((acc, r) => {
+    const shape = rank(r);
+    if (!acc) return shape;
+    for (let i = 0; i < Math.max(acc.length, shape.length); i++) {
+      if ((shape[i] ?? 0) !== (acc[i] ?? 0)) return (shape[i] ?? 0) > (acc[i] ?? 0) ? shape : acc;
+    }
+    return acc;
+  }, undefined);
+  return best ? matching.filter((r) => rank(r).join() === best.join()) : [];
+}
+
 /** Validates the request against the route's schemas and runs its handler. Errors other than refusals propagate. */
 export async function runRoute(route: RouteSpec, ctx: RouteContext, raw: RawRequest): Promise<RouteAnswer> {
   let result: RouteResult;

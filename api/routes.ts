@@ -11,17 +11,20 @@ import {
   errorSchema,
   healthSchema,
   heartbeatAnswerSchema,
+  idempotencyKeyHeaderSchema,
   idempotencyKeySchema,
   jobListSchema,
   jobLogsSchema,
   jobViewSchema,
+  jobWire,
   nodeListSchema,
   nodeViewSchema,
+  nodeWire,
 } from '../domain/api-schemas';
 import { ENCODERS } from '../domain/encoders';
 import type { NodeRegistration } from '../domain/nodes';
 import { SCENARIO_GRAMMAR, listScenarios } from '../domain/scenarios';
-import { createJobSchema, heartbeatSchema, listJobsQuerySchema, registerNodeSchema } from '../domain/schemas';
+import { createJobSchema, gpuFeaturesOf, heartbeatSchema, jobBodyOf, listJobsQuerySchema, registerNodeSchema, safeText } from '../domain/schemas';
 import { ApiError, badRequest } from '../lib/errors';
 import { MAX_BATCH, type JobService } from '../lib/job-service';
 import type { NodeService } from '../lib/node-service';
@@ -79,8 +82,11 @@ export interface RouteSpec {
   query?: z.ZodType;
   /** optional request headers the route reads, by name */
   headers?: Record<string, HeaderSpec>;
-  /** success and route-specific error statuses, with what each means (and headers they may carry) */
-  responses: Record<number, { description: string; schema?: z.ZodType; headers?: Record<string, HeaderSpec>; contentType?: 'text/event-stream' }>;
+  /**
+   * success and route-specific error statuses, with what each means (and headers they may carry);
+   * linksTo: the answer names a resource by its `id`, and the document links it to the routes under this path
+   */
+  responses: Record<number, { description: string; schema?: z.ZodType; headers?: Record<string, HeaderSpec>; contentType?: 'text/event-stream'; linksTo?: string }>;
   handler: (req: RouteRequest, ctx: RouteContext) => Promise<RouteResult>;
 }
 
@@ -114,7 +120,7 @@ export function idempotencyKeyOf(req: RouteRequest): string | undefined {
   return check.data;
 }
 
-const controlBody = z.object({ reason: z.string().max(500).optional() }).strict();
+const controlBody = z.object({ reason: safeText(500, 0).describe('why, for the job\'s state transitions').optional() }).strict();
 
 const scenariosSchema = z.object({
   grammar: z.string(),
@@ -143,7 +149,7 @@ function control(action: 'cancel' | 'pause' | 'resume' | 'retry'): RouteSpec {
       const id = String(req.params.id);
       const reason = (req.body as z.infer<typeof controlBody> | undefined)?.reason;
       const view = action === 'retry' ? await ctx.jobs.retry(id) : await ctx.jobs.control(id, action, reason);
-      return { status: 200, body: view };
+      return { status: 200, body: jobWire(view) };
     },
   };
 }
@@ -206,11 +212,12 @@ export const ROUTES: RouteSpec[] = [
     tag: 'jobs',
     auth: true,
     body: createJobSchema,
-    headers: { [IDEMPOTENCY_KEY_HEADER]: { description: idempotencyKeySchema.description ?? '', schema: idempotencyKeySchema } },
+    headers: { [IDEMPOTENCY_KEY_HEADER]: { description: idempotencyKeySchema.description ?? '', schema: idempotencyKeyHeaderSchema } },
     responses: {
       201: {
         description: 'created; the job is queued. With an Idempotency-Key already used by this caller: the job that key created, as it is now',
         schema: jobViewSchema,
+        linksTo: '/jobs/:id',
         headers: {
           [IDEMPOTENT_REPLAYED_HEADER]: {
             description: 'true when the answer is the job an earlier request with the same Idempotency-Key created (absent otherwise)',
@@ -222,13 +229,13 @@ export const ROUTES: RouteSpec[] = [
       422: ok(`the ${IDEMPOTENCY_KEY_HEADER} was used by this caller with a different request body`, errorSchema),
     },
     handler: async (req, ctx) => {
-      const b = req.body as z.infer<typeof createJobSchema>;
+      const b = jobBodyOf(req.body as z.infer<typeof createJobSchema>);
       const key = idempotencyKeyOf(req);
-      if (key === undefined) return { status: 201, body: await ctx.jobs.create(b) };
+      if (key === undefined) return { status: 201, body: jobWire(await ctx.jobs.create(b)) };
       // the same key from two callers names two jobs: the principal id is part of the job id
       const { job, replayed } = await ctx.jobs.createIdempotent(b, { principal: req.principal, key });
       const headers: Record<string, string> = replayed ? { [IDEMPOTENT_REPLAYED_HEADER]: 'true' } : {};
-      return { status: 201, body: job, headers };
+      return { status: 201, body: jobWire(job), headers };
     },
   },
   {
@@ -239,7 +246,7 @@ export const ROUTES: RouteSpec[] = [
     auth: true,
     body: batchBodySchema,
     bodyLimit: '4mb',
-    headers: { [IDEMPOTENCY_KEY_HEADER]: { description: `${idempotencyKeySchema.description ?? ''} — for a batch, each job's id comes from the key and its index: a retried batch answers with the jobs it created and creates only the missing ones`, schema: idempotencyKeySchema } },
+    headers: { [IDEMPOTENCY_KEY_HEADER]: { description: `${idempotencyKeySchema.description ?? ''} — for a batch, each job's id comes from the key and its index: a retried batch answers with the jobs it created and creates only the missing ones`, schema: idempotencyKeyHeaderSchema } },
     responses: {
       201: {
         description: 'created: every job, in the order asked, queued',
@@ -253,9 +260,9 @@ export const ROUTES: RouteSpec[] = [
     handler: async (req, ctx) => {
       const b = req.body as z.infer<typeof batchBodySchema>;
       const key = idempotencyKeyOf(req);
-      const { jobs, replayed } = await ctx.jobs.createBatch(b.jobs, key === undefined ? undefined : { principal: req.principal, key });
+      const { jobs, replayed } = await ctx.jobs.createBatch(b.jobs.map(jobBodyOf), key === undefined ? undefined : { principal: req.principal, key });
       const headers: Record<string, string> = replayed > 0 ? { [IDEMPOTENT_REPLAYED_HEADER]: 'true' } : {};
-      return { status: 201, body: { jobs, count: jobs.length }, headers };
+      return { status: 201, body: { jobs: jobs.map(jobWire), count: jobs.length }, headers };
     },
   },
   {
@@ -279,7 +286,7 @@ export const ROUTES: RouteSpec[] = [
     tag: 'jobs',
     auth: true,
     responses: { 200: ok('the job view', jobViewSchema), ...NOT_FOUND },
-    handler: async (req, ctx) => ({ status: 200, body: await ctx.jobs.get(String(req.params.id)) }),
+    handler: async (req, ctx) => ({ status: 200, body: jobWire(await ctx.jobs.get(String(req.params.id))) }),
   },
   {
     method: 'get',
@@ -322,7 +329,7 @@ export const ROUTES: RouteSpec[] = [
     tag: 'nodes',
     auth: true,
     body: registerNodeSchema,
-    responses: { 201: ok('a new node', nodeViewSchema), 200: ok('a known node, updated', nodeViewSchema) },
+    responses: { 201: { ...ok('a new node', nodeViewSchema), linksTo: '/nodes/:id' }, 200: { ...ok('a known node, updated', nodeViewSchema), linksTo: '/nodes/:id' } },
     handler: async (req, ctx) => {
       const b = req.body as z.infer<typeof registerNodeSchema>;
       const reg: NodeRegistration = {
@@ -333,15 +340,16 @@ export const ROUTES: RouteSpec[] = [
         cpu_model: b.cpu_model,
         has_gpu: b.has_gpu,
         gpu_type: b.gpu_type ?? null,
-        gpu_capabilities: b.gpu_capabilities,
+        // kept as the spec writes it ("nvenc,cuda"), answered as an array (nodeWire)
+        gpu_capabilities: gpuFeaturesOf(b.gpu_capabilities).join(','),
         ram_total_bytes: b.ram_total_bytes,
-        capabilities: (b.capabilities ?? []) as NodeRegistration['capabilities'],
-        encoders: b.encoders ?? [],
-        simulated_capabilities: (b.simulated_capabilities ?? []) as NodeRegistration['simulated_capabilities'],
+        capabilities: [...new Set(b.capabilities ?? [])],
+        encoders: [...new Set(b.encoders ?? [])],
+        simulated_capabilities: [...new Set(b.simulated_capabilities ?? [])],
         version: b.version ?? 'unknown',
       };
       const { created, node } = await ctx.nodes.register(reg);
-      return { status: created ? 201 : 200, body: node };
+      return { status: created ? 201 : 200, body: nodeWire(node) };
     },
   },
   {
@@ -353,7 +361,7 @@ export const ROUTES: RouteSpec[] = [
     responses: { 200: ok('the nodes', nodeListSchema) },
     handler: async (_req, ctx) => {
       const nodes = await ctx.nodes.list();
-      return { status: 200, body: { nodes, count: nodes.length } };
+      return { status: 200, body: { nodes: nodes.map(nodeWire), count: nodes.length } };
     },
   },
   {
@@ -363,7 +371,7 @@ export const ROUTES: RouteSpec[] = [
     tag: 'nodes',
     auth: true,
     responses: { 200: ok('the node', nodeViewSchema), 404: ok('no such node', errorSchema) },
-    handler: async (req, ctx) => ({ status: 200, body: await ctx.nodes.get(String(req.params.id)) }),
+    handler: async (req, ctx) => ({ status: 200, body: nodeWire(await ctx.nodes.get(String(req.params.id))) }),
   },
   {
     method: 'delete',
@@ -372,7 +380,7 @@ export const ROUTES: RouteSpec[] = [
     tag: 'nodes',
     auth: true,
     responses: { 200: ok('draining', nodeViewSchema), 404: ok('no such node', errorSchema) },
-    handler: async (req, ctx) => ({ status: 200, body: await ctx.nodes.drain(String(req.params.id)) }),
+    handler: async (req, ctx) => ({ status: 200, body: nodeWire(await ctx.nodes.drain(String(req.params.id))) }),
   },
   {
     method: 'post',

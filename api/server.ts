@@ -78,7 +78,7 @@ export async function startMaster(
   const jobs = new JobService(client, config.resolve);
   const nodes = new NodeService(client, config.nodeHeartbeatMs);
   const metrics = createMasterMetrics(client, temporalRequests);
-  const openapi = buildOpenApi(VERSION);
+  const openapi = buildOpenApi(VERSION, { inputs: config.resolve });
 
   const health = async () => {
     try {

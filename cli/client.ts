@@ -5,9 +5,7 @@
  * JSON either way, so `--output json` prints the same document whichever way it came.
  */
 import type { z } from 'zod';
-import type { jobListSchema, jobLogsSchema } from '../domain/api-schemas';
-import type { JobView } from '../domain/job';
-import type { NodeView } from '../domain/nodes';
+import type { JobWire, NodeWire, jobListSchema, jobLogsSchema } from '../domain/api-schemas';
 import type { CreateJobBody } from '../domain/schemas';
 import type { ControlAction } from '../domain/states';
 import { ApiError } from '../lib/errors';
@@ -51,10 +49,10 @@ export class MasterApi {
     throw new ApiError(r.status, typeof message === 'string' ? message : `unexpected answer from ${this.transport.target}`, retryAfter ? { 'Retry-After': retryAfter } : {});
   }
 
-  createJob(body: Partial<CreateJobBody>): Promise<JobView> {
+  createJob(body: Partial<CreateJobBody>): Promise<JobWire> {
     return this.call('POST', '/jobs', body);
   }
-  getJob(id: string): Promise<JobView> {
+  getJob(id: string): Promise<JobWire> {
     return this.call('GET', `/jobs/${encodeURIComponent(id)}`);
   }
   listJobs(query: ListQuery): Promise<JobList> {
@@ -64,16 +62,16 @@ export class MasterApi {
   jobLogs(id: string): Promise<JobLogs> {
     return this.call('GET', `/jobs/${encodeURIComponent(id)}/logs`);
   }
-  control(id: string, action: ControlAction, reason?: string): Promise<JobView> {
+  control(id: string, action: ControlAction, reason?: string): Promise<JobWire> {
     return this.call('POST', `/jobs/${encodeURIComponent(id)}/${action}`, reason === undefined ? undefined : { reason });
   }
-  listNodes(): Promise<{ nodes: NodeView[]; count: number }> {
+  listNodes(): Promise<{ nodes: NodeWire[]; count: number }> {
     return this.call('GET', '/nodes');
   }
-  getNode(id: string): Promise<NodeView> {
+  getNode(id: string): Promise<NodeWire> {
     return this.call('GET', `/nodes/${encodeURIComponent(id)}`);
   }
-  removeNode(id: string): Promise<NodeView> {
+  removeNode(id: string): Promise<NodeWire> {
     return this.call('DELETE', `/nodes/${encodeURIComponent(id)}`);
   }
   scenarios(): Promise<Catalogue> {

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import querystring from 'node:querystring';
-import { noSuchRoute, pathPattern, runRoute } from '../api/route-runner';
+import { noSuchRoute, pathPattern, routesOfPath, runRoute } from '../api/route-runner';
 import { ROUTES, type RouteContext } from '../api/routes';
 import { DEFAULT_RESOLVE_CONTEXT, type ResolveContext } from '../domain/resolve';
 import { notFound } from '../lib/errors';
@@ -33,7 +33,8 @@ const COMPILED = ROUTES.map((spec) => ({ spec, method: spec.method.toUpperCase()
 /** Runs one request through the route table, as api/app.ts does (api/route-runner.ts). */
 export async function dispatch(ctx: RouteContext, method: string, target: string, body?: unknown): Promise<TransportResponse> {
   const url = new URL(target, 'http://in-process');
-  const route = COMPILED.find((r) => r.method === method && r.re.test(url.pathname));
+  const named = routesOfPath(ROUTES, url.pathname);
+  const route = COMPILED.find((r) => r.method === method && named.includes(r.spec));
   if (!route) return noSuchRoute(method, url.pathname);
   const m = route.re.exec(url.pathname)!;
   const params = Object.fromEntries(route.params.map((name, i) => [name, decodeURIComponent(m[i + 1]!)]));

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { CAPABILITIES } from './encoders';
 import { CONFIDENCES, ENGINES, PRIORITIES, QUEUES, type JobView } from './job';
 import { NODE_STATUSES, type HeartbeatAnswer, type NodeView } from './nodes';
-import { jobParametersSchema } from './schemas';
+import { gpuFeaturesOf, jobParametersSchema } from './schemas';
 import { JOB_STATUSES } from './states';
 
 export const errorSchema = z.object({ error: z.string(), status: z.number().int() });
@@ -27,13 +27,22 @@ export const idempotencyKeySchema = z
       '(201, Idempotent-Replayed: true) instead of creating another; the same key with a different body answers 422. ' +
       "A key holds while its job exists in Temporal: while it runs and for the namespace's retention period after it ends.",
   );
+/**
+ * The header as sent: a structured-field string ("…" with \" and \\ escapes, not empty) or a bare
+ * key that does not start with a quote (nor start or end with a space, which HTTP strips); either
+ * way 1 to 255 printable ASCII characters.
+ */
+export const idempotencyKeyHeaderSchema = idempotencyKeySchema.regex(/^(?:[\x21\x23-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?|"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])+")$/, 'must be a quoted string ("…") or a bare key that does not start with "');
 /** Response header of an answer that replays the job an Idempotency-Key created. */
 export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
+
+/** A time on the wire: RFC 3339, UTC (what Date.toISOString writes). */
+const time = () => z.iso.datetime();
 
 const transitionSchema = z.object({
   from: z.enum(JOB_STATUSES).nullable(),
   to: z.enum(JOB_STATUSES),
-  at: z.string(),
+  at: time(),
   reason: z.string(),
   attempt: z.number().int(),
 });
@@ -45,8 +54,8 @@ const attemptSchema = z.object({
   task_queue: z.string(),
   encoder: z.string(),
   engine: z.enum(['ffmpeg', 'gstreamer']),
-  started_at: z.string().nullable(),
-  finished_at: z.string().nullable(),
+  started_at: time().nullable(),
+  finished_at: time().nullable(),
   outcome: z.enum(['completed', 'failed', 'timed_out', 'canceled', 'requeued', 'unclaimed']).nullable(),
   error: z.string().nullable(),
   routing: z.string(),
@@ -62,12 +71,13 @@ export const jobViewSchema = z.object({
   priority: z.enum(PRIORITIES),
   parameters: jobParametersSchema,
   status: z.enum(JOB_STATUSES),
-  progress: z.number(),
+  progress: z.number().int().min(0).max(100).describe("percent done, a whole number (the spec's clients read an integer); progress_percent has the fraction"),
+  progress_percent: z.number().min(0).max(100).describe('percent done, as precise as the encoder reports it'),
   node_id: z.string().nullable(),
   node_name: z.string().nullable(),
-  created_at: z.string(),
-  started_at: z.string().nullable(),
-  completed_at: z.string().nullable(),
+  created_at: time(),
+  started_at: time().nullable(),
+  completed_at: time().nullable(),
   attempt: z.number().int(),
   retry_count: z.number().int(),
   max_retries: z.number().int(),
@@ -116,8 +126,8 @@ export const jobSummarySchema = z.object({
   status: z.enum(JOB_STATUSES),
   node_id: z.string().nullable(),
   retry_count: z.number().int(),
-  created_at: z.string(),
-  completed_at: z.string().nullable(),
+  created_at: time(),
+  completed_at: time().nullable(),
 });
 
 export const jobListSchema = z.object({
@@ -137,15 +147,15 @@ export const nodeViewSchema = z.object({
   cpu_model: z.string(),
   has_gpu: z.boolean(),
   gpu_type: z.string().nullable(),
-  gpu_capabilities: z.string(),
+  gpu_capabilities: z.array(z.string()).describe('GPU features (registered as an array or as the spec\'s comma-separated string)'),
   ram_total_bytes: z.number(),
   capabilities: z.array(z.enum(CAPABILITIES)),
   encoders: z.array(z.string()),
   simulated_capabilities: z.array(z.enum(CAPABILITIES)),
   version: z.string(),
   status: z.enum(NODE_STATUSES),
-  registered_at: z.string(),
-  last_heartbeat: z.string().nullable(),
+  registered_at: time(),
+  last_heartbeat: time().nullable(),
   load: z
     .object({
       running_jobs: z.number().int(),
@@ -162,9 +172,35 @@ export const nodeListSchema = z.object({ nodes: z.array(nodeViewSchema), count: 
 export const heartbeatAnswerSchema = z.object({ action: z.enum(['continue', 'drain']), status: z.enum(NODE_STATUSES) });
 export const healthSchema = z.object({ status: z.enum(['ok', 'degraded']), temporal: z.enum(['ok', 'unreachable']) });
 
+/** A job as the API answers it (GET /jobs/{id}, POST /jobs, control actions, event snapshots). */
+export type JobWire = z.infer<typeof jobViewSchema>;
+/** A node as the API answers it. */
+export type NodeWire = z.infer<typeof nodeViewSchema>;
+
+/**
+ * The wire form of a job view. The workflow keeps progress as the encoder reports it (21.5);
+ * the spec's clients parse `progress` as an integer, so the answer carries the whole percent
+ * done (rounded down: 100 only when done) and the precise figure as progress_percent.
+ */
+export function jobWire(v: JobView): JobWire {
+  // one wire object per (cached) view, so the answer's serialization is memoized too (api/gate.ts toJson)
+  let w = wireOf.get(v);
+  if (w === undefined) {
+    const precise = Math.min(100, Math.max(0, v.progress));
+    wireOf.set(v, (w = { ...v, progress: Math.floor(precise), progress_percent: precise }));
+  }
+  return w;
+}
+const wireOf = new WeakMap<JobView, JobWire>();
+
+/** The wire form of a node: its GPU features as an array (the node keeps the spec's comma-separated form). */
+export function nodeWire(n: NodeView): NodeWire {
+  return { ...n, gpu_capabilities: gpuFeaturesOf(n.gpu_capabilities) };
+}
+
 // --- compile-time checks: the types the code uses and the documented schemas agree both ways
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const assertSame = <T extends true>(): T | undefined => undefined;
-assertSame<Same<Omit<z.infer<typeof jobViewSchema>, 'parameters'>, Omit<JobView, 'parameters'>>>();
-assertSame<Same<z.infer<typeof nodeViewSchema>, NodeView>>();
+assertSame<Same<Omit<JobWire, 'parameters' | 'progress_percent'>, Omit<JobView, 'parameters'>>>();
+assertSame<Same<Omit<NodeWire, 'gpu_capabilities'>, Omit<NodeView, 'gpu_capabilities'>>>();
 assertSame<Same<z.infer<typeof heartbeatAnswerSchema>, HeartbeatAnswer>>();

@@ -4,7 +4,7 @@
  * accepts. The API validates `codec` and `preset` against this; routing picks capabilities from it;
  * the command builders look up their defaults here. Pure data, safe in the workflow sandbox.
  */
-import type { Codec } from './scenarios';
+import { CODECS, type Codec } from './scenarios';
 
 /** A hardware capability a worker can offer; each has its own encode task queue. */
 export const CAPABILITIES = ['cpu', 'nvenc', 'qsv', 'vaapi', 'gstreamer'] as const;
@@ -65,6 +65,30 @@ export const ENCODERS: readonly EncoderInfo[] = [
 
 export function findEncoder(name: string): EncoderInfo | undefined {
   return ENCODERS.find((e) => e.name === name);
+}
+
+/** Every encoder name the catalogue knows. */
+export const ENCODER_NAMES: readonly string[] = ENCODERS.map((e) => e.name);
+
+/** Every preset some encoder accepts (which ones an encoder takes, its own list says). */
+export const ALL_PRESETS: readonly string[] = [...new Set(ENCODERS.flatMap((e) => e.presets))];
+
+export type EncoderChoice = { ok: true; encoder: EncoderInfo } | { ok: false; error: string };
+
+/**
+ * The encoder a job request names: its `codec` parameter as a codec family (the engine's
+ * software encoder for it) or an encoder name, else the scenario's codec. Request resolution
+ * and the schema's published constraints (domain/schemas.ts) both choose with this.
+ */
+export function chooseEncoder(engine: 'auto' | Engine, codec: string | undefined, scenarioCodec: Codec): EncoderChoice {
+  const family = engine === 'gstreamer' ? GSTREAMER_ENCODER : SOFTWARE_ENCODER;
+  if (codec === undefined || (CODECS as readonly string[]).includes(codec)) {
+    return { ok: true, encoder: findEncoder(family[(codec ?? scenarioCodec) as Codec])! };
+  }
+  const info = findEncoder(codec);
+  if (!info) return { ok: false, error: `unknown codec or encoder "${codec}"; use one of ${CODECS.join(', ')} or an encoder: ${ENCODER_NAMES.join(', ')}` };
+  if (engine !== 'auto' && info.engine !== engine) return { ok: false, error: `encoder ${info.name} belongs to engine ${info.engine}, not ${engine}` };
+  return { ok: true, encoder: info };
 }
 
 /** The software FFmpeg encoder for a codec: the CPU rung every hardware ladder ends on. */

@@ -5,13 +5,7 @@
  * Temporal; every error names the field it is about.
  */
 import path from 'node:path';
-import {
-  ENCODERS,
-  GSTREAMER_ENCODER,
-  SOFTWARE_ENCODER,
-  findEncoder,
-  type EncoderInfo,
-} from './encoders';
+import { chooseEncoder, type EncoderInfo } from './encoders';
 import {
   POLICY_DEFAULTS,
   deriveDeadlineMs,
@@ -23,9 +17,10 @@ import {
   type RoutingIntent,
 } from './job';
 import { routingIntentOf } from './routing';
-import { CODECS, parseScenario, type Codec } from './scenarios';
+import { parseScenario, type Codec } from './scenarios';
 import { parseBitrateKbps } from './schemas';
-import { gstUnquotable, textProblem } from './text-rules';
+import { GST_UNSAFE_END_PATTERN, SAFE_CHAR, UNSAFE_CHAR_RANGES, gstUnquotable, textProblem } from './text-rules';
+import { urlPatternBody } from './urls';
 
 export class JobValidationError extends Error {
   constructor(
@@ -87,10 +82,45 @@ export function confineToRoot(root: string, requested: string, field: string): s
   return resolved;
 }
 
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Every input this context accepts, as a pattern (JSON Schema / ECMA-262 syntax): a path relative
+ * to the media root or absolute inside it, with no `..` segment and no `proto:` prefix; or, where
+ * URL inputs are allowed, an http(s) URL in the API's URL grammar. The master publishes it in its
+ * OpenAPI document; resolveInput refuses whatever it does not match.
+ */
+export function inputPattern(ctx: Pick<ResolveContext, 'mediaRoot' | 'allowUrlInputs'>): string {
+  const root = path.resolve(ctx.mediaRoot);
+  const absolute = root === '/' ? `/${SAFE_CHAR}*` : `${escapeRegExp(root)}(?:/${SAFE_CHAR}*)?`;
+  const relative = `(?![A-Za-z][A-Za-z0-9+.-]*:)[^\\-/${UNSAFE_CHAR_RANGES}]${SAFE_CHAR}*`;
+  const noDotDot = '(?!(?:.*/)?\\.\\.(?:/|$))';
+  const url = ctx.allowUrlInputs ? `${urlPatternBody(['https', 'http'])}|` : '';
+  return `^(?:${url}${noDotDot}(?:${absolute}|${relative}))$`;
+}
+
+const inputPatterns = new Map<string, RegExp>();
+function inputRegExp(ctx: ResolveContext): RegExp {
+  const source = inputPattern(ctx);
+  let re = inputPatterns.get(source);
+  if (!re) inputPatterns.set(source, (re = new RegExp(source, 'u')));
+  return re;
+}
+
+const GST_UNSAFE_END = new RegExp(GST_UNSAFE_END_PATTERN);
+
+/** GStreamer cannot be given a value that ends in a backslash (domain/text-rules.ts gstUnquotable). */
+function requireGstQuotable(raw: string, engine: EncoderInfo['engine'], field: string, what: string): void {
+  if (engine === 'gstreamer' && GST_UNSAFE_END.test(raw)) {
+    throw new JobValidationError(field, `ends with a backslash, which a GStreamer pipeline description cannot express; use engine=ffmpeg for this ${what}`);
+  }
+}
+
 function resolveInput(raw: string | undefined, engine: EncoderInfo['engine'], ctx: ResolveContext): InputSpec {
   if (raw === undefined) return { kind: 'synthetic' };
   const field = 'parameters.input';
   requireCleanText(raw, field);
+  requireGstQuotable(raw, engine, field, 'input');
   let input: InputSpec;
   if (/^https?:\/\//i.test(raw)) {
     if (!ctx.allowUrlInputs) throw new JobValidationError(field, 'URL inputs are disabled on this master (FFRTMP_ALLOW_URL_INPUTS)');
@@ -105,6 +135,10 @@ function resolveInput(raw: string | undefined, engine: EncoderInfo['engine'], ct
     input = { kind: 'url', url: url.toString() };
   } else {
     input = { kind: 'file', path: confineToRoot(ctx.mediaRoot, raw, field) };
+  }
+  // what the document promises, exactly: no `..` segment, URLs in the API's URL grammar
+  if (!inputRegExp(ctx).test(raw)) {
+    throw new JobValidationError(field, `must be a path under the media root without ".." segments${ctx.allowUrlInputs ? ', or an http(s) URL: http[s]://host[:port][/path], an ASCII host name or IPv4 address' : ''}`);
   }
   if (engine === 'gstreamer') {
     const problem = gstUnquotable(input.kind === 'url' ? input.url : input.path);
@@ -121,6 +155,7 @@ function resolveOutput(req: JobRequest, engine: EncoderInfo['engine']): OutputSp
   }
   if (url === undefined) throw new JobValidationError('parameters.rtmp_url', 'is required with output_mode=rtmp');
   requireCleanText(url, 'parameters.rtmp_url');
+  requireGstQuotable(url, engine, 'parameters.rtmp_url', 'URL');
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -138,22 +173,9 @@ function resolveOutput(req: JobRequest, engine: EncoderInfo['engine']): OutputSp
 
 /** codec parameter: a codec family, or an explicit encoder name from the catalogue. */
 function resolveEncoder(req: JobRequest, scenarioCodec: Codec): EncoderInfo {
-  const wanted = req.parameters.codec;
-  const engine = req.engine === 'gstreamer' ? 'gstreamer' : 'ffmpeg';
-  if (wanted === undefined || (CODECS as readonly string[]).includes(wanted)) {
-    const codec = (wanted ?? scenarioCodec) as Codec;
-    const name = engine === 'gstreamer' ? GSTREAMER_ENCODER[codec] : SOFTWARE_ENCODER[codec];
-    return findEncoder(name)!;
-  }
-  const info = findEncoder(wanted);
-  if (!info) {
-    const names = ENCODERS.map((e) => e.name).join(', ');
-    throw new JobValidationError('parameters.codec', `unknown codec or encoder "${wanted}"; use one of ${CODECS.join(', ')} or an encoder: ${names}`);
-  }
-  if (req.engine !== 'auto' && info.engine !== req.engine) {
-    throw new JobValidationError('parameters.codec', `encoder ${info.name} belongs to engine ${info.engine}, not ${req.engine}`);
-  }
-  return info;
+  const choice = chooseEncoder(req.engine, req.parameters.codec, scenarioCodec);
+  if (!choice.ok) throw new JobValidationError('parameters.codec', choice.error);
+  return choice.encoder;
 }
 
 export function resolveJob(req: JobRequest, ctx: ResolveContext = DEFAULT_RESOLVE_CONTEXT): { spec: EncodeSpec; policy: JobPolicy; routing: RoutingIntent } {
@@ -171,10 +193,8 @@ export function resolveJob(req: JobRequest, ctx: ResolveContext = DEFAULT_RESOLV
   if (output.mode === 'rtmp' && encoder.codec !== 'h264') {
     throw new JobValidationError('parameters.codec', `RTMP (FLV) carries H.264 only; ${encoder.name} makes ${encoder.codec}`);
   }
+  // the schema's pattern keeps a given bitrate between 50k and 200M
   const bitrateKbps = p.bitrate === undefined ? scenario.bitrateKbps : parseBitrateKbps(p.bitrate);
-  if (bitrateKbps < 50 || bitrateKbps > 200_000) {
-    throw new JobValidationError('parameters.bitrate', 'must be between 50k and 200M');
-  }
 
   const spec: EncodeSpec = {
     width: scenario.width,

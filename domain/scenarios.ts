@@ -62,7 +62,21 @@ export const SCENARIO_GRAMMAR =
   RESOLUTIONS.map((r) => r.label).join(', ') +
   `; fps is 1..${MAX_FPS} (default ${DEFAULT_FPS}); codec is one of ${CODECS.join(', ')}`;
 
-const SCENARIO_RE = /^(4K|2160p|1440p|1080p|720p|480p|360p|240p)(\d{1,3})?-(h264|h265|vp9|av1)$/i;
+/** `4K` → `4[kK]`: case-insensitive without a flag (JSON Schema patterns take none). */
+const anyCase = (text: string): string => text.replace(/[a-z]/gi, (c) => `[${c.toLowerCase()}${c.toUpperCase()}]`);
+/** 1..120, with up to three digits as written (`030` is 30). */
+const FPS_PATTERN = '0{0,2}[1-9]|0?[1-9]\\d|1[01]\\d|120';
+
+/**
+ * The scenario grammar as a pattern, optionally for some codecs only: the one definition that
+ * parseScenario matches and the API's schema publishes (JSON Schema / ECMA-262 syntax).
+ */
+export function scenarioPattern(codecs: readonly Codec[] = CODECS): string {
+  const res = RESOLUTIONS.map((r) => anyCase(r.label)).join('|');
+  return `^(${res})(${FPS_PATTERN})?-(${codecs.map(anyCase).join('|')})$`;
+}
+export const SCENARIO_PATTERN = scenarioPattern();
+const SCENARIO_RE = new RegExp(SCENARIO_PATTERN);
 
 /**
  * Default bitrates (kbit/s) for H.264 at 30 fps, by height; other codecs need less for the
@@ -97,10 +111,8 @@ export function parseScenario(name: string): ScenarioResult {
   }
   const label = m[1]!.toUpperCase() === '4K' ? '4K' : m[1]!.toLowerCase();
   const res = RESOLUTIONS.find((r) => r.label === label)!;
+  // the pattern admits 1..MAX_FPS only
   const fps = m[2] === undefined ? DEFAULT_FPS : Number(m[2]);
-  if (!Number.isInteger(fps) || fps < 1 || fps > MAX_FPS) {
-    return { ok: false, error: `scenario "${name}": fps must be 1..${MAX_FPS}` };
-  }
   const codec = m[3]!.toLowerCase() as Codec;
   return {
     ok: true,

@@ -4,58 +4,202 @@
  * Unknown fields are errors that name the field. Edge-only: the workflow never imports this.
  */
 import { z } from 'zod';
-import { CONFIDENCES, ENGINES, HARDWARE_POLICIES, OUTPUT_MODES, PRIORITIES, QUEUES } from './job';
+import { ALL_PRESETS, CAPABILITIES, ENCODERS, ENCODER_NAMES, chooseEncoder, type EncoderInfo } from './encoders';
+import { CONFIDENCES, ENGINES, HARDWARE_POLICIES, OUTPUT_MODES, PRIORITIES, QUEUES, type EngineChoice, type JobParameters } from './job';
+import { CODECS, SCENARIO_GRAMMAR, parseScenario, scenarioPattern, type Codec } from './scenarios';
 import { JOB_STATUSES } from './states';
-import { textProblem } from './text-rules';
+import { GST_UNSAFE_END_PATTERN, SAFE_TEXT_PATTERN, textProblem } from './text-rules';
+import { HTTP_URL_PATTERN, RTMP_URL_PATTERN } from './urls';
 
 /** Longest clip a job may ask for: a day. */
 export const MAX_DURATION_SECONDS = 86_400;
 export const MAX_RETRIES_LIMIT = 10;
 
-/** Any Unicode but control, separator and bidi characters, and nothing an encoder could read as an option (domain/text-rules.ts). */
-const safeText = (max: number) =>
+/**
+ * Any Unicode but control, separator and bidi characters, and nothing an encoder could read as an
+ * option (domain/text-rules.ts). The check words its refusal with the character's code point; the
+ * document publishes the same rule as a pattern.
+ */
+export const safeText = (max: number, min = 1) =>
   z
     .string()
-    .min(1)
+    .min(min)
     .max(max)
     .superRefine((s, ctx) => {
       const problem = textProblem(s);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    });
+    })
+    .meta({ pattern: SAFE_TEXT_PATTERN });
 
+/** An http(s) URL in the one grammar the API takes (domain/urls.ts). */
+const httpUrl = (max: number) => safeText(max).regex(new RegExp(HTTP_URL_PATTERN), 'must be an http(s) URL: http[s]://host[:port][/path], an ASCII host name or IPv4 address, no credentials');
+
+/**
+ * A bitrate: a number (up to three decimals, no leading zeros) of bit/s with an optional k or M
+ * suffix, between 50k and 200M — the range is part of the pattern, so the document says it too.
+ */
+const BITRATE_PATTERN =
+  '^(?:' +
+  [
+    // M: 0.05 .. 200
+    '(?:0\\.(?:0[5-9]\\d?|[1-9]\\d{0,2})|(?:[1-9]\\d?|1\\d\\d)(?:\\.\\d{1,3})?|200(?:\\.0{1,3})?)[mM]',
+    // k: 50 .. 200000
+    '(?:[5-9]\\d(?:\\.\\d{1,3})?|[1-9]\\d{2,4}(?:\\.\\d{1,3})?|1\\d{5}(?:\\.\\d{1,3})?|200000(?:\\.0{1,3})?)[kK]',
+    // bit/s: 50000 .. 999999.999
+    '(?:[5-9]\\d{4}|[1-9]\\d{5})(?:\\.\\d{1,3})?',
+  ].join('|') +
+  ')$';
 export const bitrateSchema = z
   .string()
   .max(16)
-  .regex(/^\d{1,6}(\.\d{1,3})?[kKmM]?$/, 'must be a number of bit/s with an optional k or M suffix, e.g. 10M or 2500k');
+  .regex(new RegExp(BITRATE_PATTERN), 'must be between 50k and 200M: a number of bit/s (no leading zeros, up to three decimals) with an optional k or M suffix, e.g. 10M or 2500k');
+
+/** One of the values a field takes, checked where the message can say more (request resolution); the document lists them. */
+const oneOf = (values: readonly string[], max: number) => safeText(max).meta({ enum: [...values] });
+
+/** Marks the input's schema, whose pattern the master's document replaces with its own (api/openapi.ts). */
+export const INPUT_PATTERN_MARK = 'x-ffrtmp-input';
+
+/**
+ * A job's input as text. Where it may point (the media root, URLs when this master allows them) is
+ * the master's configuration: request resolution checks it, and the document this master serves
+ * publishes it as a pattern (domain/resolve.ts inputPattern).
+ */
+export const inputTextSchema = safeText(4096).meta({ [INPUT_PATTERN_MARK]: true });
+
+// --- what a job request must satisfy across fields, as JSON Schema for the document. Request
+// resolution (domain/resolve.ts) checks the same, with messages that name the field; the encoder
+// choice is the one both use (chooseEncoder), the rest is generated from the encoder catalogue.
+
+type JsonSchema = Record<string, unknown>;
+
+/** rtmp_url with output_mode=rtmp and only then (a rule of the parameters alone). */
+const OUTPUT_AGREES: JsonSchema = {
+  anyOf: [
+    { properties: { output_mode: { const: 'rtmp' } }, required: ['output_mode', 'rtmp_url'] },
+    { properties: { output_mode: { const: 'file' } }, not: { required: ['rtmp_url'] } },
+  ],
+};
 
 export const jobParametersSchema = z
   .object({
     duration: z.number().positive().max(MAX_DURATION_SECONDS).describe('clip length in seconds').optional(),
     bitrate: bitrateSchema.describe('target video bitrate, e.g. 10M, 2500k').optional(),
-    input: safeText(4096).describe('a file under the media root, or an http(s) URL when allowed').optional(),
+    input: inputTextSchema.describe('a file under the media root, or an http(s) URL when allowed').optional(),
     output_mode: z.enum(OUTPUT_MODES).describe('write a file, or stream to rtmp_url').optional(),
-    rtmp_url: safeText(2048).describe('rtmp:// or rtmps:// URL for output_mode=rtmp').optional(),
-    codec: safeText(32).describe('h264, h265, vp9, av1, or an encoder name such as libx264').optional(),
-    preset: safeText(32).describe('encoder preset from its allowlist (GET /scenarios lists them)').optional(),
+    // the text rule first (its messages name the character), then the URL grammar
+    rtmp_url: safeText(2048)
+      .regex(new RegExp(RTMP_URL_PATTERN), 'must be an rtmp:// or rtmps:// URL: rtmp[s]://host[:port][/app/key], an ASCII host name or IPv4 address')
+      .describe('rtmp:// or rtmps:// URL for output_mode=rtmp')
+      .optional(),
+    codec: oneOf([...CODECS, ...ENCODER_NAMES], 32).describe('h264, h265, vp9, av1, or an encoder name such as libx264').optional(),
+    preset: oneOf(ALL_PRESETS, 32).describe("encoder preset from its allowlist (GET /scenarios lists each encoder's)").optional(),
     timeout: z.number().positive().max(7 * MAX_DURATION_SECONDS).describe('per-attempt deadline in seconds').optional(),
     max_retries: z.number().int().min(0).max(MAX_RETRIES_LIMIT).describe('automatic retries (default 3)').optional(),
     hardware: z.enum(HARDWARE_POLICIES).describe('auto | cpu | if-possible | required').optional(),
     audio: z.boolean().describe('encode an audio track (default true)').optional(),
+    engine: z
+      .enum(ENGINES)
+      .describe("the engine again, where the spec's clients also send it: the one of engine and parameters.engine that names an engine wins (auto names none); ffmpeg in one and gstreamer in the other is refused")
+      .optional(),
   })
-  .strict();
+  .strict()
+  .meta({ allOf: [OUTPUT_AGREES] });
+
+/**
+ * The requests that choose `encoder`, and what they may then ask of it. `engines` are the engine
+ * choices that lead to it; either engine field may say auto, and where auto does not lead to it
+ * one of them must name the engine (effectiveEngine).
+ */
+function encoderVariant(engines: readonly EngineChoice[], codec: string | undefined, scenarioCodec: Codec | undefined, encoder: EncoderInfo): JsonSchema {
+  const allowed = [...new Set<EngineChoice>(['auto', ...engines])];
+  const parameters: JsonSchema = {
+    properties: {
+      engine: { enum: allowed },
+      ...(codec !== undefined ? { codec: { const: codec } } : {}),
+      preset: { enum: encoder.presets },
+      // RTMP (FLV) carries H.264 only
+      ...(encoder.codec !== 'h264' ? { output_mode: { const: 'file' } } : {}),
+      ...(encoder.engine === 'gstreamer' ? { input: { not: { pattern: GST_UNSAFE_END_PATTERN } }, rtmp_url: { not: { pattern: GST_UNSAFE_END_PATTERN } } } : {}),
+    },
+    ...(codec !== undefined ? { required: ['codec'] } : { not: { required: ['codec'] } }),
+  };
+  const named = engines.filter((e) => e !== 'auto');
+  return {
+    properties: {
+      engine: { enum: allowed },
+      // the scenario's grammar lives here, not on the property: where no codec is given, the scenario's codec picks the encoder
+      scenario: { pattern: scenarioPattern(scenarioCodec !== undefined ? [scenarioCodec] : CODECS) },
+      parameters,
+    },
+    ...(codec !== undefined ? { required: ['parameters'] } : {}),
+    ...(!engines.includes('auto')
+      ? { anyOf: [{ required: ['engine'], properties: { engine: { enum: named } } }, { required: ['parameters'], properties: { parameters: { required: ['engine'], properties: { engine: { enum: named } } } } }] }
+      : {}),
+  };
+}
+
+/** Every (engine, codec parameter, scenario codec) the catalogue can serve, grouped by the encoder it picks. */
+function encoderVariants(): JsonSchema[] {
+  const groups = new Map<string, { engines: EngineChoice[]; codec: string | undefined; scenarioCodec: Codec | undefined; encoder: EncoderInfo }>();
+  for (const engine of ENGINES) {
+    for (const codec of [undefined, ...CODECS, ...ENCODER_NAMES]) {
+      for (const scenarioCodec of codec === undefined ? CODECS : [undefined]) {
+        const choice = chooseEncoder(engine, codec, scenarioCodec ?? 'h264');
+        if (!choice.ok) continue;
+        const key = JSON.stringify([codec, scenarioCodec, choice.encoder.name]);
+        const g = groups.get(key) ?? { engines: [], codec, scenarioCodec, encoder: choice.encoder };
+        g.engines.push(engine);
+        groups.set(key, g);
+      }
+    }
+  }
+  return [...groups.values()].map((g) => encoderVariant(g.engines, g.codec, g.scenarioCodec, g.encoder));
+}
 
 export const createJobSchema = z
   .object({
-    scenario: safeText(64).describe('scenario name, e.g. 4K60-h264 (GET /scenarios)'),
+    scenario: z
+      .string()
+      .max(64)
+      .superRefine((s, ctx) => {
+        // the text rule first, so a hidden character is named as such rather than as a bad name
+        const problem = textProblem(s);
+        if (problem) return void ctx.addIssue({ code: 'custom', message: problem });
+        const parsed = parseScenario(s);
+        if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+      })
+      .describe(`scenario name, e.g. 4K60-h264 (GET /scenarios): ${SCENARIO_GRAMMAR}`),
     confidence: z.enum(CONFIDENCES).default('auto'),
-    engine: z.enum(ENGINES).default('auto'),
+    engine: z.enum(ENGINES).optional().meta({ default: 'auto' }).describe('auto, ffmpeg or gstreamer (default auto); parameters.engine may say it instead'),
     queue: z.enum(QUEUES).default('default'),
     priority: z.enum(PRIORITIES).default('medium'),
     parameters: jobParametersSchema.default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((b, ctx) => {
+    const inParameters = b.parameters.engine;
+    if (b.engine !== undefined && inParameters !== undefined && b.engine !== 'auto' && inParameters !== 'auto' && b.engine !== inParameters) {
+      ctx.addIssue({ code: 'custom', path: ['parameters', 'engine'], message: `"${inParameters}" disagrees with engine "${b.engine}": name the engine in one place, or the same in both` });
+    }
+  })
+  .meta({ allOf: [{ anyOf: encoderVariants() }] });
 
-export type CreateJobBody = z.infer<typeof createJobSchema>;
+/** A job request as validated: the engine may be in either place (or neither). */
+export type JobBodyInput = z.infer<typeof createJobSchema>;
+/** A job request as the job keeps it: one engine, defaults filled in (jobBodyOf). */
+export type CreateJobBody = Omit<JobBodyInput, 'engine' | 'parameters'> & { engine: EngineChoice; parameters: JobParameters };
+
+/** The engine a request asks for: the one either field names (auto names none), else auto. */
+export function effectiveEngine(engine: EngineChoice | undefined, inParameters: EngineChoice | undefined): EngineChoice {
+  return [engine, inParameters].find((e) => e !== undefined && e !== 'auto') ?? 'auto';
+}
+
+/** The validated body as the job keeps it: one engine (effectiveEngine), parameters without it. */
+export function jobBodyOf(b: JobBodyInput): CreateJobBody {
+  const { engine: inParameters, ...parameters } = b.parameters;
+  return { ...b, engine: effectiveEngine(b.engine, inParameters), parameters };
+}
 
 export const listJobsQuerySchema = z
   .object({
@@ -69,21 +213,43 @@ export const listJobsQuerySchema = z
   })
   .strict();
 
+/** A GPU feature a node reports (nvenc, cuda, qsv, …): a short token. */
+const GPU_FEATURE_PATTERN = '[A-Za-z0-9][A-Za-z0-9_.+-]{0,31}';
+const MAX_GPU_FEATURES = 16;
+
+/** The GPU features a node reports, as the spec writes them ("nvenc,cuda") or as an array: both become an array. */
+export const gpuCapabilitiesSchema = z
+  .union([
+    z
+      .string()
+      .max(256)
+      .regex(new RegExp(`^(?:${GPU_FEATURE_PATTERN}(?: *, *${GPU_FEATURE_PATTERN}){0,${MAX_GPU_FEATURES - 1}})?$`), 'must be GPU features separated by commas, e.g. "nvenc,cuda"'),
+    z.array(z.string().regex(new RegExp(`^${GPU_FEATURE_PATTERN}$`), 'must be a GPU feature name such as nvenc or cuda')).max(MAX_GPU_FEATURES),
+  ])
+  .describe('GPU features: a comma-separated string ("nvenc,cuda", as the spec sends it) or an array of names')
+  .default('');
+
+/** The GPU features of a registration, as a list (either form). */
+export function gpuFeaturesOf(v: z.infer<typeof gpuCapabilitiesSchema>): string[] {
+  const list = typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v;
+  return [...new Set(list.filter((s) => s.length > 0))];
+}
+
 export const registerNodeSchema = z
   .object({
-    address: z.string().url().max(512),
+    address: httpUrl(512),
     type: z.literal('worker').default('worker'),
     name: safeText(128).optional(),
     cpu_threads: z.number().int().min(1).max(4096),
-    cpu_model: z.string().max(256),
+    cpu_model: safeText(256, 0),
     has_gpu: z.boolean().default(false),
-    gpu_type: z.string().max(256).nullable().optional(),
-    gpu_capabilities: z.string().max(256).default(''),
+    gpu_type: safeText(256, 0).nullable().optional(),
+    gpu_capabilities: gpuCapabilitiesSchema,
     ram_total_bytes: z.number().int().min(0),
-    capabilities: z.array(z.string().max(32)).max(16).optional(),
-    encoders: z.array(z.string().max(64)).max(64).optional(),
-    simulated_capabilities: z.array(z.string().max(32)).max(16).optional(),
-    version: z.string().max(64).optional(),
+    capabilities: z.array(z.enum(CAPABILITIES)).max(CAPABILITIES.length * 2).optional(),
+    encoders: z.array(z.enum(ENCODER_NAMES as [string, ...string[]])).max(ENCODERS.length * 2).optional(),
+    simulated_capabilities: z.array(z.enum(CAPABILITIES)).max(CAPABILITIES.length * 2).optional(),
+    version: z.string().max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'must be a version such as 0.1.0').optional(),
   })
   .strict();
 

@@ -13,10 +13,26 @@
  * Pure; imported by the schemas, request resolution and the GStreamer pipeline builder.
  */
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
-const SEPARATOR = /[\u2028\u2029]/u;
-const BIDI = /[\u202a-\u202e\u2066-\u2069]/u;
+// the refused characters, as regular-expression class ranges: the checks below and the pattern
+// the API's schema publishes are both built from these
+const CONTROL_RANGES = '\\u0000-\\u001f\\u007f-\\u009f';
+const SEPARATOR_RANGES = '\\u2028\\u2029';
+const BIDI_RANGES = '\\u202a-\\u202e\\u2066-\\u2069';
+const CONTROL = new RegExp(`[${CONTROL_RANGES}]`, 'u');
+const SEPARATOR = new RegExp(`[${SEPARATOR_RANGES}]`, 'u');
+const BIDI = new RegExp(`[${BIDI_RANGES}]`, 'u');
 const LONE_SURROGATE = /\p{Cs}/u;
+
+/** The refused characters as class ranges, for patterns that embed the text rule (ECMA-262, `u`). */
+export const UNSAFE_CHAR_RANGES = `${CONTROL_RANGES}${SEPARATOR_RANGES}${BIDI_RANGES}`;
+/** One character the text rule allows. */
+export const SAFE_CHAR = `[^${UNSAFE_CHAR_RANGES}]`;
+/**
+ * The text rule as a JSON Schema pattern: what textProblem accepts, for the OpenAPI document.
+ * (Lone surrogates are left out: no JSON text generator makes them, and a pattern that names
+ * them does not compile in every regular-expression engine; textProblem still refuses them.)
+ */
+export const SAFE_TEXT_PATTERN = `^(?:[^\\-${UNSAFE_CHAR_RANGES}]${SAFE_CHAR}*)?$`;
 
 /** U+XXXX of the first character of `value` that `re` matches. */
 function codePointOf(value: string, re: RegExp): string {
@@ -50,3 +66,10 @@ export function gstUnquotable(value: string): string | undefined {
   if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) return 'is wrapped in double quotes, which GStreamer strips';
   return undefined;
 }
+
+/**
+ * What no value given to GStreamer may end with: a backslash, also before trailing `/` or `/.`
+ * (a file path is normalised before gst-launch sees it, so `dir\/.` ends in a backslash too).
+ * Request resolution refuses it for GStreamer jobs, and the schema publishes it.
+ */
+export const GST_UNSAFE_END_PATTERN = '\\\\(?:/\\.?)*$';

@@ -29,6 +29,7 @@ import { ACTION_ALLOWED_FROM, isJobStatus, refuseAction, type ControlAction, typ
 import { initialJobView } from '../domain/view';
 import type { sequenceCounter, transcodeJob } from '../workflows';
 import { LRUCache } from 'lru-cache';
+import { pageTokenOf, temporalPageToken } from './page-token';
 import { ReadCache } from './read-cache';
 import { SequenceAllocator } from './sequence-allocator';
 import { ApiError, badRequest, conflict, grpcCode, notFound, temporalFailure, unavailable } from './errors';
@@ -483,24 +484,22 @@ export class JobService {
     if (filters.priority) clauses.push(`JobPriority = ${quote(filters.priority)}`);
     if (filters.scenario) clauses.push(`JobScenario = ${quote(filters.scenario)}`);
     if (filters.node) clauses.push(`JobNode = ${quote(filters.node)}`);
-    let token: Uint8Array | undefined;
-    if (pageToken) {
-      token = Buffer.from(pageToken, 'base64url');
-      if (token.length === 0) throw badRequest('page_token: is not a token this server gave out');
-    }
+    const query = clauses.join(' AND ');
+    // ours, for this query, or the client's error (Temporal calls a token it cannot read an internal error)
+    const token = pageToken ? temporalPageToken(pageToken, query) : undefined;
     const page = await this.guard(() =>
       this.client.workflowService.listWorkflowExecutions({
         namespace: this.client.options.namespace,
         pageSize: limit,
         nextPageToken: token,
-        query: clauses.join(' AND '),
+        query,
       }),
     ).catch((err: unknown) => {
       if (err instanceof ApiError && err.status === 400 && pageToken) throw badRequest('page_token: is not a token this server gave out');
       throw err;
     });
     const jobs = await this.currentRunsOnly(page.executions ?? []);
-    const next = page.nextPageToken && page.nextPageToken.length > 0 ? Buffer.from(page.nextPageToken).toString('base64url') : null;
+    const next = page.nextPageToken && page.nextPageToken.length > 0 ? pageTokenOf(page.nextPageToken, query) : null;
     return { jobs, next_page_token: next };
   }
 

@@ -24,6 +24,8 @@ export const DIRECT_SETTINGS: Readonly<Record<string, { roles: Role[]; default: 
   LOG_LEVEL: { roles: ['master', 'worker'], default: 'info' },
   LOG_FORMAT: { roles: ['master', 'worker'], default: 'auto' },
   FFRTMP_WORKFLOW_BUNDLE: { roles: ['master', 'worker'], default: undefined },
+  // read by the embedded start (lib/dev-server.ts), which runs the dev server beside the master
+  TEMPORAL_CLI: { roles: ['master'], default: undefined },
 };
 
 /** Defaults computed where the process starts: shown as what they mean, not as this machine's value. */
@@ -34,6 +36,7 @@ const COMPUTED_DEFAULTS: Readonly<Record<string, { actual: () => unknown; text: 
 
 export const MEANINGS: Readonly<Record<string, string>> = {
   ...TEMPORAL_SETTING_MEANINGS,
+  TEMPORAL_CLI: 'the embedded start: the `temporal` CLI that runs the dev server (default: the one setup put under `.tools/`, else `temporal` on the PATH)',
   FFRTMP_DATA_DIR: 'data folder: media, outputs, hardware cache, the embedded key',
   FFRTMP_API_HOST: 'address the REST API listens on',
   FFRTMP_API_PORT: 'port of the REST API',

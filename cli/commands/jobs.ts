@@ -21,6 +21,8 @@ export function fieldHelp(schema: z.ZodType): { description?: string; defaultVal
   let description = s.description;
   let defaultValue: unknown;
   for (;;) {
+    // a default the schema documents without applying it (engine: it may come from parameters.engine)
+    defaultValue ??= (s.meta() as { default?: unknown } | undefined)?.default;
     if (s instanceof z.ZodDefault) {
       defaultValue = s.def.defaultValue;
       s = s.unwrap() as z.ZodType;

@@ -1,6 +1,6 @@
 /** `ffrtmp nodes …`: the worker nodes the master knows (list, show, remove = drain). */
 import type { Command } from 'commander';
-import type { NodeView } from '../../domain/nodes';
+import type { NodeWire } from '../../domain/api-schemas';
 import { formatBytes, formatTime, type Output } from '../output';
 import { addGlobalOptions, examples, withSession, type Runtime } from '../session';
 
@@ -15,7 +15,7 @@ const NODE_STYLE: Record<string, Parameters<Output['paint']>[0]> = { online: 'gr
 
 export const NODE_LIST_HEAD = ['ID', 'NAME', 'STATUS', 'CPU', 'GPU', 'CAPABILITIES', 'JOBS', 'HEARTBEAT'];
 
-export function nodeRow(n: NodeView, out: Output, now = Date.now()): string[] {
+export function nodeRow(n: NodeWire, out: Output, now = Date.now()): string[] {
   const style = NODE_STYLE[n.status];
   return [
     n.id,
@@ -29,7 +29,7 @@ export function nodeRow(n: NodeView, out: Output, now = Date.now()): string[] {
   ];
 }
 
-export function nodeDetails(n: NodeView, out: Output): [string, string | null][] {
+export function nodeDetails(n: NodeWire, out: Output): [string, string | null][] {
   const style = NODE_STYLE[n.status];
   return [
     ['ID', n.id],
@@ -37,7 +37,7 @@ export function nodeDetails(n: NodeView, out: Output): [string, string | null][]
     ['Address', n.address],
     ['Status', `${style ? out.paint(style, n.status) : n.status}${n.drain_requested ? ' (drain requested)' : ''}`],
     ['CPU', `${n.cpu_threads} threads, ${n.cpu_model}`],
-    ['GPU', n.has_gpu ? `${n.gpu_type ?? 'yes'}${n.gpu_capabilities ? ` (${n.gpu_capabilities})` : ''}` : 'none'],
+    ['GPU', n.has_gpu ? `${n.gpu_type ?? 'yes'}${n.gpu_capabilities.length > 0 ? ` (${n.gpu_capabilities.join(', ')})` : ''}` : 'none'],
     ['Memory', formatBytes(n.ram_total_bytes)],
     ['Capabilities', n.capabilities.join(', ') + (n.simulated_capabilities.length > 0 ? ` (simulated: ${n.simulated_capabilities.join(', ')})` : '')],
     ['Encoders', n.encoders.join(', ')],

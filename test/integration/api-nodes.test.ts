@@ -32,7 +32,8 @@ describe('master API: nodes', function () {
     assert.equal(first.status, 201, first.text);
     assert.equal(first.body.id, '10.0.0.101-19101');
     assert.equal(first.body.status, 'online');
-    assert.equal(first.body.gpu_capabilities, 'nvenc,cuda');
+    // sent as the spec's comma-separated string, answered as an array (issue 13: the spec's CLI parses one)
+    assert.deepEqual(first.body.gpu_capabilities, ['nvenc', 'cuda']);
     const again = await api.post<NodeView>('/nodes/register', registration(19101, { cpu_threads: 16, cpu_model: 'AMD EPYC' }));
     assert.equal(again.status, 200);
     assert.equal(again.body.id, first.body.id);

@@ -56,7 +56,7 @@ describe('master API: scenarios, parameters and hostile inputs', function () {
     await refused({ codec: 'h264_nvenc', preset: 'medium' }, /not a preset of h264_nvenc; allowed: p1, p2/);
     await refused({ output_mode: 'ftp' }, /parameters\.output_mode/);
     await refused({ output_mode: 'rtmp' }, /parameters\.rtmp_url: is required/);
-    await refused({ output_mode: 'rtmp', rtmp_url: 'http://example.com/live' }, /rtmp_url: must start with rtmp:\/\/ or rtmps:\/\//);
+    await refused({ output_mode: 'rtmp', rtmp_url: 'http://example.com/live' }, /rtmp_url: must be an rtmp:\/\/ or rtmps:\/\/ URL/);
     await refused({ output_mode: 'rtmp', rtmp_url: 'rtmp://127.0.0.1/live/x', codec: 'vp9' }, /RTMP \(FLV\) carries H\.264 only/);
     await refused({ rtmp_url: 'rtmp://127.0.0.1/live/x' }, /only allowed with output_mode=rtmp/);
     await refused({ colour: 'red' }, /unknown field: parameters\.colour/);

@@ -147,9 +147,13 @@ describe('ffrtmp CLI against a real master', function () {
   });
 
   it('exit codes by class: usage 2, auth 3, not found 4, unavailable 6, rate limited 7', async () => {
-    const invalid = await run(['jobs', 'submit', '--scenario', '9K90-h266']);
+    // a refusal only the master can make (the media root is its configuration): a 400 is a usage error too
+    const invalid = await run(['jobs', 'submit', '--scenario', '240p30-h264', '--input', '../../etc/passwd']);
     assert.equal(invalid.code, 2);
-    oneLine(invalid, /^error 400: scenario: unknown scenario "9K90-h266"/);
+    oneLine(invalid, /^error 400: parameters\.input: /);
+    const local = await run(['jobs', 'submit', '--scenario', '9K90-h266']);
+    assert.equal(local.code, 2);
+    oneLine(local, /^error: --scenario: unknown scenario "9K90-h266"/);
     const usage = await run(['jobs', 'submit', '--scenario', '240p30-h264', '--duration', 'ten']);
     assert.equal(usage.code, 2);
     oneLine(usage, /^error: option '--duration <seconds>' argument 'ten' is invalid/);

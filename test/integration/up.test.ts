@@ -45,9 +45,12 @@ describe('the embedded default (scripts/up.ts)', function () {
     const headers = { 'X-API-Key': key, 'Content-Type': 'application/json' };
     const created = (await (await fetch(`${api}/jobs`, { method: 'POST', headers, body: JSON.stringify({ scenario: '240p30-h264', parameters: { duration: 1 } }) })).json()) as JobView;
     const done = await waitFor<JobView>('the job to complete', async () => {
+      if (!up.alive) throw new Error(`scripts/up.js exited:\n${up.logs.slice(-40).join('\n')}`);
       const v = (await (await fetch(`${api}/jobs/${created.id}`, { headers })).json()) as JobView;
       return v.status === 'completed' ? v : undefined;
-    }, { timeoutMs: 60_000 });
+    }, { timeoutMs: 60_000 }).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- scripts/up.js, last lines:\n${up.logs.slice(-40).join('\n')}`);
+    });
     assert.equal(done.node_name, 'local-worker');
     assert.equal((await fetch(`http://127.0.0.1:${ports.ui}/`)).status, 200, 'the Web UI answers');
     assert.match(await (await fetch(`http://127.0.0.1:${ports.worker}/metrics`)).text(), /ffmpeg_jobs_total\{status="completed"/);

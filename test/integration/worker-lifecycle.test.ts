@@ -57,7 +57,7 @@ describe('worker agents: registration, drain, metrics and power, losing the mast
     assert.equal(node.address, `http://127.0.0.1:${w.metricsPort}`);
     assert.ok(node.cpu_threads >= 1 && node.ram_total_bytes > 0 && node.cpu_model.length > 0);
     assert.equal(node.has_gpu, false);
-    assert.equal(node.gpu_capabilities, '');
+    assert.deepEqual(node.gpu_capabilities, []);
     assert.deepEqual(node.capabilities, ['cpu']);
 
     const job = (await api.post<JobView>('/jobs', { scenario: '720p30-h264', parameters: { duration: 4, preset: 'medium', hardware: 'cpu' } })).body;
