@@ -86,7 +86,8 @@ export class Gate {
    */
   observe(req: IncomingMessage, res: ServerResponse, what: () => { route: string; job?: JobLogFields }): void {
     const started = process.hrtime.bigint();
-    res.once('finish', () => {
+    // 'close' rather than 'finish': it comes for every answer, also an event stream the client ended
+    res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const { route, job } = what();
       this.opts.metrics.httpDuration.observe({ method: req.method ?? 'GET', route, status: String(res.statusCode) }, seconds);

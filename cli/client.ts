@@ -9,7 +9,7 @@ import type { JobWire, NodeWire, jobListSchema, jobLogsSchema } from '../domain/
 import type { CreateJobBody } from '../domain/schemas';
 import type { ControlAction } from '../domain/states';
 import { ApiError } from '../lib/errors';
-import { HttpClient, TlsFileError } from '../lib/http-client';
+import { HttpClient, TlsFileError, type StreamEvent } from '../lib/http-client';
 import type { Settings } from './config';
 import { CliError, EXIT } from './exit-codes';
 
@@ -23,6 +23,8 @@ export interface Transport {
   /** what it talks to, for messages: "http://127.0.0.1:8080" or "Temporal at 127.0.0.1:7233" */
   readonly target: string;
   send(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<TransportResponse>;
+  /** a server-sent event stream, where the transport has them (HTTP); throws StreamRefused when the answer is not one */
+  events?(path: string, lastEventId?: string): AsyncIterable<StreamEvent>;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,10 @@ export class MasterApi {
   listJobs(query: ListQuery): Promise<JobList> {
     const qs = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined)).toString();
     return this.call('GET', `/jobs${qs ? `?${qs}` : ''}`);
+  }
+  /** The job's event stream (GET /jobs/{id}/events), or undefined where the transport has none. */
+  jobEvents(id: string, lastEventId?: string): AsyncIterable<StreamEvent> | undefined {
+    return this.transport.events?.(`/jobs/${encodeURIComponent(id)}/events`, lastEventId);
   }
   jobLogs(id: string): Promise<JobLogs> {
     return this.call('GET', `/jobs/${encodeURIComponent(id)}/logs`);
@@ -120,6 +126,10 @@ export class HttpTransport implements Transport {
     } catch (err) {
       throw new CliError(describeConnectionError(err as NodeJS.ErrnoException, this.target), EXIT.unavailable);
     }
+  }
+
+  events(path: string, lastEventId?: string): AsyncIterable<StreamEvent> {
+    return this.http.events(path, { lastEventId });
   }
 
   async close(): Promise<void> {

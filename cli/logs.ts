@@ -6,7 +6,8 @@
  * the order in which the texts show it.
  */
 import type { JobLogs, MasterApi } from './client';
-import { politely, sleep } from './polling';
+import { jobViews } from './job-stream';
+import { politely } from './polling';
 import { isTerminal } from '../domain/states';
 
 export class LogFollower {
@@ -31,16 +32,19 @@ export class LogFollower {
 
 
 /**
- * Prints the logs, then new lines as they come, until the job ends. The job is read before its
- * logs, so the last logs are fetched after the job was seen ended and are complete.
+ * Prints the logs, then new lines as they come, until the job ends: the logs are read again when
+ * the job's stream (or poll) shows it moved, at most every intervalMs, and once more after it ended,
+ * so the last logs are complete.
  */
 export async function followLogs(api: MasterApi, id: string, print: (line: string) => void, intervalMs: number): Promise<JobLogs> {
   const follower = new LogFollower();
-  for (;;) {
-    const view = await politely(() => api.getJob(id));
-    const logs = await politely(() => api.jobLogs(id));
+  let readAt = -Infinity;
+  let logs: JobLogs | undefined;
+  for await (const view of jobViews(api, id, intervalMs)) {
+    if (!isTerminal(view.status) && Date.now() - readAt < intervalMs) continue;
+    readAt = Date.now();
+    logs = await politely(() => api.jobLogs(id));
     for (const line of follower.next(logs.logs)) print(line);
-    if (isTerminal(view.status)) return logs;
-    await sleep(intervalMs);
   }
+  return logs!;
 }

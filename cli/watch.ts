@@ -5,10 +5,9 @@
  */
 import { SingleBar } from 'cli-progress';
 import type { JobView } from '../domain/job';
-import { isTerminal } from '../domain/states';
 import type { MasterApi } from './client';
 import { EXIT, type ExitCode } from './exit-codes';
-import { politely, sleep } from './polling';
+import { jobViews } from './job-stream';
 import { formatDuration, paintStatus, type Output, type OutStream } from './output';
 
 export interface ProgressDisplay {
@@ -83,7 +82,7 @@ export function progressDisplay(stream: OutStream, out: Output): ProgressDisplay
 }
 
 
-/** Polls the job until it ends; the display is stopped however the loop ends. */
+/** Follows the job until it ends (its event stream, else polling); the display is stopped however the loop ends. */
 export async function followJob(api: MasterApi, id: string, display: ProgressDisplay, intervalMs: number): Promise<JobView> {
   const onInterrupt = () => {
     display.stop();
@@ -92,12 +91,12 @@ export async function followJob(api: MasterApi, id: string, display: ProgressDis
   };
   process.once('SIGINT', onInterrupt);
   try {
-    for (;;) {
-      const view = await politely(() => api.getJob(id));
+    let last: JobView | undefined;
+    for await (const view of jobViews(api, id, intervalMs)) {
       display.update(view);
-      if (isTerminal(view.status)) return view;
-      await sleep(intervalMs);
+      last = view;
     }
+    return last!;
   } finally {
     process.removeListener('SIGINT', onInterrupt);
     display.stop();

@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 export FFRTMP_SETUP_PROFILE=test
 source scripts/lib/setup.sh
 ffrtmp_setup
+# a background build of the Temporal server (fresh machine) stops with the suite
+if [ -n "${FFRTMP_TEMPORAL_SERVER_BUILD_PID:-}" ]; then
+  trap 'kill -- -"$FFRTMP_TEMPORAL_SERVER_BUILD_PID" 2>/dev/null || true' EXIT
+fi
 export TEMPORAL_CLI
 echo "[test] unit tests" >&2
 npx mocha 'dist/test/unit/**/*.test.js'

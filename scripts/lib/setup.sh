@@ -125,8 +125,7 @@ ensure_temporal_server() {
   # .tools/temporal-server-<version>/: temporal-server, temporal-sql-tool and the module's
   # PostgreSQL schemas. Built from the Go module proxy once (5-9 minutes on 2 cores), reused after.
   local dir="$TEMPORAL_SERVER_DIR"
-  if [ -x "$dir/temporal-server" ] && [ -x "$dir/temporal-sql-tool" ] && [ -d "$dir/schema-postgresql/v12" ] \
-     && "$dir/temporal-server" --version 2>/dev/null | grep -q "version $TEMPORAL_SERVER_VERSION"; then
+  if temporal_server_built; then
     say "Temporal server $TEMPORAL_SERVER_VERSION: $dir (up to date)"
   else
     command -v go >/dev/null || { say "Go is needed to build the Temporal server (apt-get install golang-go, or a newer Go)"; return 1; }
@@ -149,6 +148,29 @@ ensure_temporal_server() {
   export FFRTMP_TEMPORAL_SERVER_DIR="$dir"
 }
 
+temporal_server_built() {
+  local dir="$TEMPORAL_SERVER_DIR"
+  [ -x "$dir/temporal-server" ] && [ -x "$dir/temporal-sql-tool" ] && [ -d "$dir/schema-postgresql/v12" ] \
+    && "$dir/temporal-server" --version 2>/dev/null | grep -q "version $TEMPORAL_SERVER_VERSION"
+}
+
+ensure_temporal_server_in_background() {
+  # The test suite needs the Temporal server only for its last files (the topology tests): on a
+  # fresh machine the build (minutes) runs beside the suite at the lowest CPU priority, and those
+  # tests wait for it (test/helpers/topology.ts). Its output goes to .tools/temporal-server-build.log.
+  export FFRTMP_TEMPORAL_SERVER_DIR="$TEMPORAL_SERVER_DIR"
+  if temporal_server_built; then
+    say "Temporal server $TEMPORAL_SERVER_VERSION: $TEMPORAL_SERVER_DIR (up to date)"
+    return
+  fi
+  command -v go >/dev/null || { say "Go is needed to build the Temporal server (apt-get install golang-go, or a newer Go)"; return 1; }
+  mkdir -p "$TOOLS_DIR"
+  export FFRTMP_TEMPORAL_SERVER_BUILD_LOG="$TOOLS_DIR/temporal-server-build.log"
+  say "building the Temporal server $TEMPORAL_SERVER_VERSION in the background, at low priority, while the tests run (log: .tools/temporal-server-build.log)"
+  setsid nice -n 19 bash -c 'source "$1"; ensure_temporal_server' _ "$ROOT/scripts/lib/setup.sh" >"$FFRTMP_TEMPORAL_SERVER_BUILD_LOG" 2>&1 &
+  export FFRTMP_TEMPORAL_SERVER_BUILD_PID=$!
+}
+
 build_project() {
   cd "$ROOT"
   say "building TypeScript and the workflow bundle"
@@ -159,7 +181,10 @@ ffrtmp_setup() {
   ensure_debian_packages
   ensure_temporal_cli
   if [ "${FFRTMP_SETUP_PROFILE:-run}" = test ]; then ensure_compose_cli; fi
-  case "${FFRTMP_SETUP_PROFILE:-run}" in test|cluster) ensure_temporal_server ;; esac
+  case "${FFRTMP_SETUP_PROFILE:-run}" in
+    cluster) ensure_temporal_server ;;
+    test) ensure_temporal_server_in_background ;;
+  esac
   ensure_node_modules
   build_project
 }

@@ -131,3 +131,14 @@ export async function spawnMaster(extra: Record<string, string> = {}, opts: { wa
   }
   return m;
 }
+
+/** Answers the master has given to `method route` (route as its template, e.g. /jobs/:id), any status. */
+export async function answersOf(metricsUrl: string, method: string, route: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  let n = 0;
+  for (const m of text.matchAll(/^ffrtmp_http_request_duration_seconds_count\{([^}]*)\} (\d+)$/gm)) {
+    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    if (labels.method === method && labels.route === route) n += Number(m[2]);
+  }
+  return n;
+}

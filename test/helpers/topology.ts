@@ -7,11 +7,12 @@
  */
 export { EncoderWatch } from '../../lib/cluster/encoder-watch';
 export { checkOutput, type Outcomes } from '../../lib/cluster/outcomes';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { JobView } from '../../domain/job';
 import { outcomes as countOutcomes, type Outcomes } from '../../lib/cluster/outcomes';
+import { serverTools } from '../../lib/cluster/temporal-server';
 import { Topology } from '../../lib/cluster/topology';
 import { REPO_ROOT, temporalCliPath } from './cluster';
 import { ApiClient } from './master';
@@ -23,8 +24,39 @@ export const RETRY_BACKOFF_MS = 300;
 
 let shared: Topology | undefined;
 
+/** How long the topology tests wait for a background build of the Temporal server (scripts/lib/setup.sh). */
+export const SERVER_BUILD_WAIT_MS = 20 * 60_000;
+
+/**
+ * On a fresh machine scripts/test.sh builds the Temporal server beside the suite: wait for it to
+ * finish (its process gone), and fail with the end of its log if it built nothing.
+ */
+async function serverBuilt(): Promise<void> {
+  const pid = Number(process.env.FFRTMP_TEMPORAL_SERVER_BUILD_PID ?? 0);
+  const running = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (pid > 0 && running()) {
+    process.stdout.write('      (waiting for the background build of the Temporal server)\n');
+    await waitFor('the Temporal server build', () => !running(), { timeoutMs: SERVER_BUILD_WAIT_MS, intervalMs: 1_000 });
+  }
+  try {
+    serverTools(REPO_ROOT);
+  } catch (err) {
+    const log = process.env.FFRTMP_TEMPORAL_SERVER_BUILD_LOG;
+    const tail = log && existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-30).join('\n') : '';
+    throw new Error(`${(err as Error).message}${tail ? `\n--- ${log}:\n${tail}` : ''}`);
+  }
+}
+
 export async function topology(): Promise<Topology> {
   if (shared) return shared;
+  await serverBuilt();
   const root = mkdtempSync(path.join(os.tmpdir(), 'ffrtmp-topology-'));
   const t = new Topology({
     root,

@@ -7,7 +7,7 @@ import type { NodeView } from '../../domain/nodes';
 import { freePort } from '../../lib/dev-server';
 import { ffrtmp, plain, startFfrtmp, startFfrtmpInPty, submittedSeq, type CliResult } from '../helpers/cli';
 import { startWorker, type WorkerAgent } from '../helpers/cluster';
-import { TEST_KEY, startTestMaster, type TestMaster } from '../helpers/master';
+import { TEST_KEY, answersOf, startTestMaster, type TestMaster } from '../helpers/master';
 import { waitFor } from '../helpers/wait';
 
 const ESC = '\x1b';
@@ -134,6 +134,24 @@ describe('ffrtmp CLI against a real master', function () {
     assert.equal((await run(['jobs', 'cancel', id])).code, 0);
   });
 
+  it('jobs watch follows the job\'s event stream: one stream request, no polling reads, and the outcome read once at the end', async () => {
+    const seq = await parkedJob();
+    const id = (await master.api.get<JobView>(`/jobs/${seq}`)).body.id;
+    const [readsBefore, streamsBefore] = [await answersOf(master.metricsUrl, 'GET', '/jobs/:id'), await answersOf(master.metricsUrl, 'GET', '/jobs/:id/events')];
+    const watch = startFfrtmp(['--master', master.url, 'jobs', 'watch', String(seq), '--interval', '100'], { env: userEnv() });
+    await waitFor('the watch to start', () => watch.stderr.includes(`job ${seq} queued`));
+    // an observation window, not a synchronisation: polling every 100 ms would read the job ~10 times in it
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal((await master.api.post(`/jobs/${id}/cancel`)).status, 200);
+    const r = await watch.done;
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, `job ${seq} canceled\n`);
+    // the stream's answer is counted when it closes
+    await waitFor('the stream counted', async () => (await answersOf(master.metricsUrl, 'GET', '/jobs/:id/events')) === streamsBefore + 1);
+    // the CLI's reads of the job: only the final view
+    assert.equal((await answersOf(master.metricsUrl, 'GET', '/jobs/:id')) - readsBefore, 1, 'one read: the outcome');
+  });
+
   it('Ctrl-C stops watching (exit 130); the job goes on', async () => {
     const seq = await parkedJob();
     const watch = startFfrtmp(['--master', master.url, 'jobs', 'watch', String(seq)], { env: userEnv() });
@@ -241,9 +259,10 @@ describe('ffrtmp CLI against a real master', function () {
     });
 
     it('--wait rides out the rate limit: a 429 waits for Retry-After, the job is followed to its end', async () => {
-      const limited = await startTestMaster({ FFRTMP_RATE_LIMIT_DISABLED: 'false', FFRTMP_RATE_LIMIT_BURST: '3', FFRTMP_RATE_LIMIT_PER_MINUTE: '60' });
+      const limited = await startTestMaster({ FFRTMP_RATE_LIMIT_DISABLED: 'false', FFRTMP_RATE_LIMIT_BURST: '1', FFRTMP_RATE_LIMIT_PER_MINUTE: '6' });
       try {
-        // polling every 100 ms against 3 requests per 3 s: it will be refused, and must not give up
+        // one request per 10 s: the submit takes it, so the event stream is refused (429) and the CLI
+        // polls instead, every 100 ms: refused again, it must wait for Retry-After and not give up
         const r = await ffrtmp(['--master', limited.url, 'jobs', 'submit', '--scenario', '240p30-h264', '--duration', '3', '--preset', 'veryslow', '--interval', '100', '--wait'], { env: userEnv() });
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stderr, /^job \d+ completed on cli-worker$/m);

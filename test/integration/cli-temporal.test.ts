@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { jobWire } from '../../domain/api-schemas';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import type { JobView } from '../../domain/job';
@@ -113,7 +114,7 @@ describe('operators on Temporal: the temporal CLI, and ffrtmp --via temporal wit
     const seq = submittedSeq(done.stdout);
     const asJson = await via(['-o', 'json', 'jobs', 'status', String(seq)]);
     assert.equal(asJson.code, 0, asJson.stderr);
-    assert.deepEqual(JSON.parse(asJson.stdout), await jobs.get(String(seq)), 'the document the API would give');
+    assert.deepEqual(JSON.parse(asJson.stdout), jobWire(await jobs.get(String(seq))), 'the document the API would give');
     const logs = await via(['jobs', 'logs', String(seq)]);
     assert.match(logs.stdout, /^=== Command Execution ===\nCommand: ffmpeg /m);
     const list = await via(['jobs', 'status', '--status', 'completed', '--limit', '5']);

@@ -17,7 +17,7 @@ import { READ_TTL_MS } from '../../lib/job-service';
 import { connectClient } from '../../lib/temporal';
 import { REPO_ROOT, temporalCliPath } from '../helpers/cluster';
 import type { ApiClient } from '../helpers/master';
-import { EncoderWatch, HEARTBEAT_TIMEOUT_MS, RETRY_BACKOFF_MS, checkOutput, hostOfNode, jobBody, jobRunning, masterApi, outcomes, topology, type Outcomes } from '../helpers/topology';
+import { EncoderWatch, HEARTBEAT_TIMEOUT_MS, RETRY_BACKOFF_MS, SERVER_BUILD_WAIT_MS, checkOutput, hostOfNode, jobBody, jobRunning, masterApi, outcomes, topology, type Outcomes } from '../helpers/topology';
 import { waitFor } from '../helpers/wait';
 
 /** How long an encoder may outlive its worker's contact with Temporal: 2 heartbeat timeouts. */
@@ -66,7 +66,8 @@ describe('production topology: Temporal server on PostgreSQL, hosts of their own
   let m2: ApiClient;
 
   before(async function () {
-    this.timeout(240_000);
+    // the topology itself takes about 40 s; on a fresh machine the Temporal server's background build may still run
+    this.timeout(240_000 + SERVER_BUILD_WAIT_MS);
     t = await topology();
     m1 = masterApi(t, 'm1');
     m2 = masterApi(t, 'm2');
