@@ -54,7 +54,7 @@ function operation(route: RouteSpec, opts: DocumentOptions): Record<string, unkn
     const links = r.linksTo ? linksTo(r.linksTo) : undefined;
     responses[status] = {
       description: r.description,
-      ...(r.contentType ? { content: { [r.contentType]: { schema: { type: 'string', description: 'event: <type>\\nid: <id>\\ndata: <JSON>\\n\\n, repeated' } } } } : {}),
+      ...(r.contentType ? { content: { [r.contentType]: { schema: SERVER_EVENT_SCHEMA } } } : {}),
       ...(r.schema ? { content: { 'application/json': { schema: json(r.schema, 'output') } } } : {}),
       ...(r.headers ? { headers } : {}),
       ...(links ? { links } : {}),
@@ -120,3 +120,15 @@ export function buildOpenApi(version: string, opts: DocumentOptions = {}): Recor
     paths,
   };
 }
+
+/** One server-sent event as a client reads it (api/events.ts): its type, its id, its JSON data. */
+const SERVER_EVENT_SCHEMA = {
+  type: 'object',
+  description: 'each event of the stream: `event: <type>`, `id: <id>`, `data: <JSON>`',
+  required: ['event', 'data'],
+  properties: {
+    event: { type: 'string', enum: ['snapshot', 'state', 'progress', 'end', 'reset'] },
+    id: { type: 'string' },
+    data: { type: 'string', contentMediaType: 'application/json', description: 'the event as JSON: a job view (snapshot), a transition with the job (state), progress figures, or the end' },
+  },
+} as const;

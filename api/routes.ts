@@ -165,7 +165,16 @@ function events(ctx: RouteContext): EventHub {
   return ctx.events;
 }
 
-const lastEventId = (req: RouteRequest) => req.headers['last-event-id']?.[0];
+const lastEventIdSchema = z.string().max(64);
+
+/** The id a reconnecting client last received; an over-long one is refused (400, naming the header). */
+function lastEventId(req: RouteRequest): string | undefined {
+  const raw = req.headers['last-event-id']?.[0];
+  if (raw === undefined) return undefined;
+  const check = lastEventIdSchema.safeParse(raw);
+  if (!check.success) throw badRequest(`Last-Event-ID header: ${check.error.issues[0]?.message ?? 'invalid'}`);
+  return check.data;
+}
 
 export const ROUTES: RouteSpec[] = [
   {
@@ -303,7 +312,7 @@ export const ROUTES: RouteSpec[] = [
     summary: "A job's live events (server-sent events): snapshot, state per transition, progress at most every 0.5 s, end; reconnect with Last-Event-ID",
     tag: 'jobs',
     auth: true,
-    headers: { 'Last-Event-ID': { description: 'the id of the last event received: the stream resumes after it (the transitions missed first)', schema: z.string().max(64) } },
+    headers: { 'Last-Event-ID': { description: 'the id of the last event received: the stream resumes after it (the transitions missed first)', schema: lastEventIdSchema } },
     responses: { 200: { description: 'text/event-stream of the job\'s events', contentType: 'text/event-stream' }, ...NOT_FOUND },
     handler: async (req, ctx) => ({ status: 200, body: null, stream: await events(ctx).job(String(req.params.id), lastEventId(req)) }),
   },
@@ -314,7 +323,7 @@ export const ROUTES: RouteSpec[] = [
     tag: 'jobs',
     auth: true,
     query: eventsQuerySchema,
-    headers: { 'Last-Event-ID': { description: 'the id of the last event received: the stream replays what came after it, or says reset', schema: z.string().max(64) } },
+    headers: { 'Last-Event-ID': { description: 'the id of the last event received: the stream replays what came after it, or says reset', schema: lastEventIdSchema } },
     responses: { 200: { description: 'text/event-stream of job events', contentType: 'text/event-stream' } },
     handler: async (req, ctx) => ({ status: 200, body: null, stream: await events(ctx).all(req.query as z.infer<typeof eventsQuerySchema>, lastEventId(req)) }),
   },

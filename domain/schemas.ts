@@ -20,7 +20,10 @@ export const MAX_RETRIES_LIMIT = 10;
  * option (domain/text-rules.ts). The check words its refusal with the character's code point; the
  * document publishes the same rule as a pattern.
  */
-export const safeText = (max: number, min = 1) =>
+export const safeText = (max: number, min = 1) => checkedText(max, min).meta({ pattern: SAFE_TEXT_PATTERN });
+
+/** The text rule's check alone, for fields that publish a narrower pattern of their own (URLs). */
+const checkedText = (max: number, min = 1) =>
   z
     .string()
     .min(min)
@@ -28,11 +31,10 @@ export const safeText = (max: number, min = 1) =>
     .superRefine((s, ctx) => {
       const problem = textProblem(s);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .meta({ pattern: SAFE_TEXT_PATTERN });
+    });
 
 /** An http(s) URL in the one grammar the API takes (domain/urls.ts). */
-const httpUrl = (max: number) => safeText(max).regex(new RegExp(HTTP_URL_PATTERN), 'must be an http(s) URL: http[s]://host[:port][/path], an ASCII host name or IPv4 address, no credentials');
+const httpUrl = (max: number) => checkedText(max).regex(new RegExp(HTTP_URL_PATTERN), 'must be an http(s) URL: http[s]://host[:port][/path], an ASCII host name or IPv4 address, no credentials');
 
 /**
  * A bitrate: a number (up to three decimals, no leading zeros) of bit/s with an optional k or M
@@ -88,7 +90,7 @@ export const jobParametersSchema = z
     input: inputTextSchema.describe('a file under the media root, or an http(s) URL when allowed').optional(),
     output_mode: z.enum(OUTPUT_MODES).describe('write a file, or stream to rtmp_url').optional(),
     // the text rule first (its messages name the character), then the URL grammar
-    rtmp_url: safeText(2048)
+    rtmp_url: checkedText(2048)
       .regex(new RegExp(RTMP_URL_PATTERN), 'must be an rtmp:// or rtmps:// URL: rtmp[s]://host[:port][/app/key], an ASCII host name or IPv4 address')
       .describe('rtmp:// or rtmps:// URL for output_mode=rtmp')
       .optional(),

@@ -19,6 +19,9 @@ COMPOSE_DIR="$TOOLS_DIR/docker-compose-$COMPOSE_VERSION"
 # in one place, deploy/temporal/versions.env, which docker-compose.yml's images follow.
 TEMPORAL_SERVER_VERSION="$(sed -n 's/^TEMPORAL_SERVER_VERSION=//p' "$ROOT/deploy/temporal/versions.env")"
 TEMPORAL_SERVER_DIR="$TOOLS_DIR/temporal-server-$TEMPORAL_SERVER_VERSION"
+# schemathesis (PyPI), the fuzzer of test/integration/api-fuzz.test.ts, in a virtual environment of its own
+SCHEMATHESIS_VERSION="4.32.5"
+SCHEMATHESIS_DIR="$TOOLS_DIR/schemathesis"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
@@ -54,6 +57,7 @@ ensure_debian_packages() {
     command -v chromium >/dev/null || missing+=(chromium)
     command -v openssl >/dev/null || missing+=(openssl)
     command -v systemd-analyze >/dev/null || missing+=(systemd)
+    python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
   fi
   if [ ${#missing[@]} -gt 0 ]; then need_root_apt "${missing[@]}"; else say "Debian packages: all present"; fi
 }
@@ -148,6 +152,18 @@ ensure_temporal_server() {
   export FFRTMP_TEMPORAL_SERVER_DIR="$dir"
 }
 
+ensure_schemathesis() {
+  if "$SCHEMATHESIS_DIR/bin/schemathesis" --version 2>/dev/null | grep -q "version $SCHEMATHESIS_VERSION\$"; then
+    say "schemathesis $SCHEMATHESIS_VERSION: .tools/schemathesis (up to date)"
+  else
+    say "installing schemathesis $SCHEMATHESIS_VERSION from PyPI into .tools/schemathesis (the API fuzz test)"
+    rm -rf "$SCHEMATHESIS_DIR"
+    python3 -m venv "$SCHEMATHESIS_DIR" >&2
+    "$SCHEMATHESIS_DIR/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >&2
+  fi
+  export FFRTMP_SCHEMATHESIS="$SCHEMATHESIS_DIR/bin/schemathesis"
+}
+
 temporal_server_built() {
   local dir="$TEMPORAL_SERVER_DIR"
   [ -x "$dir/temporal-server" ] && [ -x "$dir/temporal-sql-tool" ] && [ -d "$dir/schema-postgresql/v12" ] \
@@ -180,7 +196,7 @@ build_project() {
 ffrtmp_setup() {
   ensure_debian_packages
   ensure_temporal_cli
-  if [ "${FFRTMP_SETUP_PROFILE:-run}" = test ]; then ensure_compose_cli; fi
+  if [ "${FFRTMP_SETUP_PROFILE:-run}" = test ]; then ensure_compose_cli; ensure_schemathesis; fi
   case "${FFRTMP_SETUP_PROFILE:-run}" in
     cluster) ensure_temporal_server ;;
     test) ensure_temporal_server_in_background ;;
