@@ -15,7 +15,8 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { EncodeFailureDetails, EncodeRequest } from '../domain/activities';
 import { FAILURE } from '../domain/failures';
-import { SOFTWARE_ENCODER, equivalentSoftwarePreset, findEncoder } from '../domain/encoders';
+import { findEncoder } from '../domain/encoders';
+import { cpuFallback } from '../domain/routing';
 import type { EncodeProgress, EncodeResult, EncodeSpec } from '../domain/job';
 import { isHttpUrl } from '../domain/urls';
 import { containerFor, encoderCommand, type EncoderCommand } from '../encoders';
@@ -58,13 +59,6 @@ export interface SessionReporter {
 
 export type LiveDetails = EncodeProgress & { stderr_tail: string[]; command: string; phase: Phase };
 type Phase = 'preparing' | 'encoding' | 'finishing' | 'done' | 'failed';
-
-/** The software encode that stands in for a simulated hardware encoder. */
-function standIn(spec: EncodeSpec): EncodeSpec {
-  const from = findEncoder(spec.encoder)!;
-  const to = findEncoder(SOFTWARE_ENCODER[spec.codec])!;
-  return { ...spec, encoder: to.name, preset: equivalentSoftwarePreset(from, spec.preset, to) };
-}
 
 /** Inputs that end this much before what their header promised were cut short (truncated, corrupt). */
 const SHORTFALL_SLACK_SEC = { ffmpeg: 0.5, 'gst-launch-1.0': 1.5 } as const;
@@ -184,7 +178,8 @@ export class EncodeSession {
 
   private async run(): Promise<EncodeResult> {
     const { req, deps } = this;
-    let spec = this.simulated ? standIn(req.spec) : req.spec;
+    // a simulated hardware encoder is stood in for by the software rung its fallback would take
+    let spec = this.simulated ? cpuFallback(req.spec) : req.spec;
     this.header = this.headerLines(spec, '(preparing)');
     const files = this.files;
     let outcome: AttemptOutcome = 'failed';

@@ -20,7 +20,7 @@ import { routingIntentOf } from './routing';
 import { parseScenario, type Codec } from './scenarios';
 import { parseBitrateKbps } from './schemas';
 import { GST_UNSAFE_END_PATTERN, SAFE_CHAR, UNSAFE_CHAR_RANGES, gstUnquotable, textProblem } from './text-rules';
-import { urlPatternBody } from './urls';
+import { isHttpUrl, urlPatternBody } from './urls';
 
 export class JobValidationError extends Error {
   constructor(
@@ -122,7 +122,7 @@ function resolveInput(raw: string | undefined, engine: EncoderInfo['engine'], ct
   requireCleanText(raw, field);
   requireGstQuotable(raw, engine, field, 'input');
   let input: InputSpec;
-  if (/^https?:\/\//i.test(raw)) {
+  if (isHttpUrl(raw)) {
     if (!ctx.allowUrlInputs) throw new JobValidationError(field, 'URL inputs are disabled on this master (FFRTMP_ALLOW_URL_INPUTS)');
     let url: URL;
     try {
