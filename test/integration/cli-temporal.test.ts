@@ -90,8 +90,11 @@ describe('operators on Temporal: the temporal CLI, and ffrtmp --via temporal wit
 
     const cancel = await temporal(['workflow', 'update', 'execute', '--name', 'cancel', '--workflow-id', wf, '--input', '{"reason":"operator"}']);
     assert.equal(cancel.code, 0, cancel.stderr);
-    const canceled = (await master.api.get<JobView>(`/jobs/${job.sequence_number}`)).body;
-    assert.equal(canceled.status, 'canceled');
+    // a write through another door: the API shows it within its freshness bound
+    const canceled = await waitFor('canceled shown', async () => {
+      const v = (await master.api.get<JobView>(`/jobs/${job.sequence_number}`)).body;
+      return v.status === 'canceled' ? v : undefined;
+    }, { timeoutMs: 2_000, intervalMs: 20 });
     assert.equal(canceled.state_transitions.at(-1)!.reason, 'operator');
 
     // Temporal's own cancellation request cancels the job too
