@@ -1,8 +1,8 @@
 /**
  * The master's express app: logging, metrics, authentication, rate limiting, JSON bodies with a
  * size limit, the route table (run by api/route-runner.ts, as the CLI's --via temporal runs it),
- * and one error format for everything — `{"error": "...", "status": N}` with no stack trace or
- * internal name.
+ * the web dashboard's files (api/dashboard.ts), and one error format for everything —
+ * `{"error": "...", "status": N}` with no stack trace or internal name.
  */
 import type { ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -11,6 +11,7 @@ import { isJobUuid } from '../domain/ids';
 import { describeZodError } from '../domain/schemas';
 import { ApiError } from '../lib/errors';
 import type { Principal } from './auth';
+import { dashboardFiles } from './dashboard';
 import { Gate, jobOfAnswer, toJson, type GateOptions, type JobLogFields } from './gate';
 import { errorAnswer, noSuchRoute, routesOfPath, runRoute, type RouteAnswer } from './route-runner';
 import { ROUTES, type RouteContext } from './routes';
@@ -21,6 +22,9 @@ export interface AppOptions extends GateOptions {
   /** the gate the lean read path shares (one is made when none is given) */
   gate?: Gate;
 }
+
+/** The metrics' route label of the dashboard's files. */
+export const DASHBOARD_ROUTE = 'dashboard';
 
 declare module 'express-serve-static-core' {
   interface Locals {
@@ -119,6 +123,13 @@ export function createApp(opts: AppOptions): express.Express {
     });
     app[route.method](route.path, ...handlers);
   }
+
+  // the dashboard's files: not API routes, so not in the table (nor the document), and unauthenticated
+  const dashboard = dashboardFiles();
+  app.use((req, res, next) => {
+    if (!dashboard(req, res)) return next();
+    res.locals.route = DASHBOARD_ROUTE;
+  });
 
   // unknown route: 404; a known path with another method: 405 with Allow
   app.use((req, res) => {
