@@ -138,8 +138,8 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
   it('runs a job submitted from the page: the bar moves, pause freezes it, resume moves it, cancel ends it', async () => {
     await open('#/submit', 'Submit a job');
     await page.getByLabel('Scenario', { exact: true }).fill('720p30-h264');
-    await page.getByLabel('duration', { exact: true }).fill('120');
-    await page.getByLabel('preset', { exact: true }).selectOption('medium');
+    await page.getByLabel('Duration', { exact: true }).fill('120');
+    await page.getByLabel('Preset', { exact: true }).selectOption('medium');
     await page.getByRole('button', { name: 'Submit job' }).click();
     await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
     const id = page.url().split('/').at(-1)!;
@@ -188,8 +188,8 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
   it('shows the API\'s 400 message next to each field it names', async () => {
     await open('#/submit', 'Submit a job');
     await page.getByLabel('Scenario', { exact: true }).fill('240p30-h264');
-    await page.getByLabel('duration', { exact: true }).fill('0');
-    await page.getByLabel('bitrate', { exact: true }).fill('fast');
+    await page.getByLabel('Duration', { exact: true }).fill('0');
+    await page.getByLabel('Bitrate', { exact: true }).fill('fast');
     await page.getByRole('button', { name: 'Submit job' }).click();
     const api = await master.api.post<{ error: string }>('/jobs', { scenario: '240p30-h264', parameters: { duration: 0, bitrate: 'fast' } });
     assert.equal(api.status, 400);
@@ -198,7 +198,7 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
       await waitFor(`the error beside ${field}`, async () => ((await error.textContent()) ?? '') !== '');
       const shown = (await error.textContent())!;
       assert.ok(api.body.error.includes(`parameters.${field}: ${shown}`), `"${shown}" is the API's word on ${field}: ${api.body.error}`);
-      assert.equal(await page.getByLabel(field, { exact: true }).getAttribute('aria-invalid'), 'true');
+      assert.equal(await page.locator(`#f-parameters-${field}`).getAttribute('aria-invalid'), 'true');
     }
     assert.equal(await page.evaluate<string | undefined>('document.activeElement?.id'), 'f-parameters-duration', 'focus on the first field named');
     assert.match(page.url(), /#\/submit$/, 'nothing submitted');
@@ -214,11 +214,16 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
     }, { timeoutMs: 60_000 });
     assert.ok(done.energy_joules !== null && done.avg_power_watts !== null, 'the job has energy figures');
     await open('#/energy', 'Energy');
-    const row = page.locator('table.energy tbody tr').filter({ hasText: `#${done.sequence_number}` });
+    const row = page.locator('table.energy tbody tr').filter({ has: page.getByRole('link', { name: `#${done.sequence_number}`, exact: true }) });
     await row.waitFor();
     const text = await row.innerText();
     assert.ok(text.includes(`${done.energy_joules.toFixed(1)} J`), `energy ${done.energy_joules} J in: ${text}`);
     assert.ok(text.includes(`${done.avg_power_watts.toFixed(1)} W`), `power ${done.avg_power_watts} W in: ${text}`);
+    // power by node: the page samples the worker's heartbeat figure (GET /nodes) and draws it
+    const watts = (await master.api.get<{ load: { power_watts: number | null } | null }>(`/nodes/${worker.nodeId}`)).body.load?.power_watts;
+    assert.ok(typeof watts === 'number', 'the worker reports its power');
+    await page.locator('.power-chart ul.legend li', { hasText: 'dashboard-worker' }).waitFor();
+    assert.ok((await page.locator('.power-chart svg.chart polyline').count()) >= 1, 'a line per node that reports power');
     await shoot('energy');
   });
 
@@ -235,6 +240,9 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
     assert.equal(await page.locator('tbody .badge', { hasText: 'queued' }).count(), 200);
     await shoot('jobs');
 
+    // where each column and the first row's cells sit: the same after every row changed (no layout jump)
+    const layout = () => page.evaluate<string>(`JSON.stringify([...document.querySelectorAll('table.jobs th, table.jobs tbody tr:first-child td')].map((e) => { const r = e.getBoundingClientRect(); return [r.x, r.width, r.height]; }))`);
+    const before = await layout();
     // every frame's time while the 200 change, and every row update's lag, from the page's own measures
     await page.evaluate(`
       performance.clearMeasures('ffrtmp:row-update');
@@ -245,6 +253,7 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
     for (let i = 0; i < crowd.length; i += 20) await Promise.all(crowd.slice(i, i + 20).map((id) => master.api.post(`/jobs/${id}/cancel`)));
     await waitFor('all 200 rows canceled', async () => (await page.locator('tbody .badge', { hasText: 'canceled' }).count()) === 200, { timeoutMs: 60_000 });
 
+    assert.equal(await layout(), before, 'the columns and the row did not move');
     const { lags, frames } = await page.evaluate<{ lags: number[]; frames: number[] }>(`({
       lags: performance.getEntriesByName('ffrtmp:row-update').map((e) => e.duration),
       frames: window.frameTimes.slice(1).map((t, i) => t - window.frameTimes[i]),

@@ -9,9 +9,10 @@ import { powerSeries } from '../power.js';
 import type { JobList, JobView } from '../types.js';
 
 const RECENT = 25;
+const NUMERIC = new Set(['Energy', 'Average power', 'Average fps', 'Finished']);
 
 export async function energyPage(main: HTMLElement, signal: AbortSignal): Promise<void> {
-  const chart = h('div', { class: 'charts' });
+  const chart = h('div', { class: 'power-chart' });
   const jobs = h('div', { class: 'table-wrap', role: 'region', 'aria-label': 'Energy of recent jobs', tabindex: 0 });
   main.append(h('h1', {}, 'Energy'), h('section', { 'aria-label': 'Power by node' }, h('h2', {}, 'Power by node, last hour'), chart), h('section', { 'aria-label': 'Recent jobs' }, h('h2', {}, `Last ${RECENT} completed jobs`), jobs));
 
@@ -41,7 +42,7 @@ export async function energyPage(main: HTMLElement, signal: AbortSignal): Promis
     h(
       'table',
       { class: 'energy' },
-      h('thead', {}, h('tr', {}, ...['Job', 'Scenario', 'Node', 'Energy', 'Average power', 'Source', 'Average fps', 'Finished'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', {}, h('tr', {}, ...['Job', 'Scenario', 'Node', 'Energy', 'Average power', 'Source', 'Average fps', 'Finished'].map((c) => h('th', { scope: 'col', class: NUMERIC.has(c) ? 'num' : undefined }, c)))),
       h(
         'tbody',
         {},

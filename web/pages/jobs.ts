@@ -158,7 +158,8 @@ async function filterForm(filters: URLSearchParams, limit: string): Promise<HTML
 
 function table(tbody: HTMLTableSectionElement): HTMLTableElement {
   const cols: [string, string][] = [['Job', 'c-seq'], ['Scenario', 'c-scenario'], ['Status', 'c-status'], ['Progress', 'c-progress'], ['fps', 'c-num'], ['ETA', 'c-num'], ['Node', 'c-node'], ['Queue / priority', 'c-queue'], ['Created', 'c-time']];
-  return h('table', { class: 'jobs' }, h('colgroup', {}, ...cols.map(([, c]) => h('col', { class: c }))), h('thead', {}, h('tr', {}, ...cols.map(([name]) => h('th', { scope: 'col' }, name)))), tbody);
+  const numeric = (c: string) => c === 'c-num' || c === 'c-time';
+  return h('table', { class: 'jobs' }, h('colgroup', {}, ...cols.map(([, c]) => h('col', { class: c }))), h('thead', {}, h('tr', {}, ...cols.map(([name, c]) => h('th', { scope: 'col', class: numeric(c) ? 'num' : undefined }, name)))), tbody);
 }
 
 function makeRow(j: JobSummary): Row {
@@ -182,7 +183,7 @@ function makeRow(j: JobSummary): Row {
     h('td', {}, h('a', { href }, `#${j.sequence_number}`)),
     h('td', { class: 'ellipsis' }, j.scenario),
     h('td', {}, status),
-    h('td', { class: 'progress-cell' }, bar, percent),
+    h('td', {}, h('div', { class: 'progress-cell' }, bar, percent)),
     fps,
     eta,
     node,

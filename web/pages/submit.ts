@@ -50,9 +50,9 @@ export async function submitPage(main: HTMLElement, signal: AbortSignal): Promis
   (fields.get('scenario') as HTMLInputElement).value = catalogue.presets[0]?.name ?? '';
 
   const general = h('fieldset', {}, h('legend', {}, 'Job'), scenario, list);
-  for (const [name, s] of Object.entries(top)) if (name !== 'scenario' && name !== 'parameters') general.append(field(name, s, name));
+  for (const [name, s] of Object.entries(top)) if (name !== 'scenario' && name !== 'parameters') general.append(field(name, s, labelOf(name)));
   const parameters = h('fieldset', {}, h('legend', {}, 'Parameters'));
-  for (const [name, s] of Object.entries(top.parameters?.properties ?? {})) if (!SKIP.has(`parameters.${name}`)) parameters.append(field(`parameters.${name}`, s, name.replace(/_/g, ' ')));
+  for (const [name, s] of Object.entries(top.parameters?.properties ?? {})) if (!SKIP.has(`parameters.${name}`)) parameters.append(field(`parameters.${name}`, s, labelOf(name)));
 
   const encoders = h(
     'details',
@@ -104,6 +104,11 @@ export async function submitPage(main: HTMLElement, signal: AbortSignal): Promis
       submit.disabled = false;
     }
   }
+}
+
+/** A field's name as its label: max_retries → Max retries. */
+function labelOf(name: string): string {
+  return name[0]!.toUpperCase() + name.slice(1).replace(/_/g, ' ');
 }
 
 /** The request the fields say: empty ones left out (the API's defaults apply), numbers as numbers where they read as one. */
