@@ -144,7 +144,7 @@ ensure_temporal_server() {
         && go build -trimpath -ldflags "-s -w" -o "$dir.tmp/temporal-server" go.temporal.io/server/cmd/server \
         && go build -trimpath -ldflags "-s -w" -o "$dir.tmp/temporal-sql-tool" go.temporal.io/server/cmd/tools/sql \
         && cp -r "$GOMODCACHE/go.temporal.io/server@v$TEMPORAL_SERVER_VERSION/schema/postgresql" "$dir.tmp/schema-postgresql"
-    ) >&2 || { chmod -R u+w "$work" "$dir.tmp" 2>/dev/null; rm -rf "$work" "$dir.tmp"; say "building the Temporal server failed"; return 1; }
+    ) >&2 || { chmod -R u+w "$work" "$dir.tmp" 2>/dev/null || true; rm -rf "$work" "$dir.tmp"; say "building the Temporal server failed"; return 1; }
     chmod -R u+w "$work" "$dir.tmp"; rm -rf "$work" "$dir"
     mv "$dir.tmp" "$dir"
     say "Temporal server: $("$dir/temporal-server" --version)"
@@ -183,7 +183,7 @@ ensure_temporal_server_in_background() {
   mkdir -p "$TOOLS_DIR"
   export FFRTMP_TEMPORAL_SERVER_BUILD_LOG="$TOOLS_DIR/temporal-server-build.log"
   say "building the Temporal server $TEMPORAL_SERVER_VERSION in the background, at low priority, while the tests run (log: .tools/temporal-server-build.log)"
-  setsid nice -n 19 bash -c 'source "$1"; ensure_temporal_server' _ "$ROOT/scripts/lib/setup.sh" >"$FFRTMP_TEMPORAL_SERVER_BUILD_LOG" 2>&1 &
+  setsid -w nice -n 19 bash -c 'source "$1"; ensure_temporal_server' _ "$ROOT/scripts/lib/setup.sh" >"$FFRTMP_TEMPORAL_SERVER_BUILD_LOG" 2>&1 &
   export FFRTMP_TEMPORAL_SERVER_BUILD_PID=$!
 }
 
