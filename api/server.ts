@@ -128,8 +128,11 @@ export async function startMaster(
     server,
     metricsServer,
     async stop() {
-      await new Promise((r) => server.close(r));
-      server.closeAllConnections?.();
+      const closed = new Promise((r) => server.close(r));
+      // an event stream (a dashboard, `jobs watch`) never ends by itself: what is still open after a moment is closed
+      const grace = setTimeout(() => server.closeAllConnections(), 2_000);
+      await closed;
+      clearTimeout(grace);
       await new Promise((r) => metricsServer.close(r));
       await orchestration?.stop();
       await connection.close();

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { JobView } from '../../domain/job';
+import { freePort } from '../../lib/dev-server';
 import { REPO_ROOT, startWorker, type WorkerAgent } from '../helpers/cluster';
 import { TEST_KEY, startTestMaster, type TestMaster } from '../helpers/master';
 import { waitFor } from '../helpers/wait';
@@ -20,8 +21,9 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
 const WIDTHS = [1280, 390];
-/** The 200 jobs' scenario: a name no other test uses, so the table's filter shows exactly them. */
+/** The 200 jobs' scenario (and the reconnect test's): names no other test uses, so the table's filter shows exactly them. */
 const CROWD_SCENARIO = '360p24-h264';
+const RECONNECT_SCENARIO = '360p25-h264';
 
 describe('dashboard: the master\'s web page in headless Chromium', function () {
   this.timeout(300_000);
@@ -265,6 +267,39 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
     assert.ok(p(frames, 0.95) < 100, `95% of frames under 100 ms (p95 ${p(frames, 0.95).toFixed(1)} ms)`);
     assert.ok(Math.max(...frames) < 1_000, `no frame over 1 s (max ${Math.max(...frames).toFixed(1)} ms)`);
     crowd.length = 0;
+  });
+
+  it('reconnects its event stream when the master restarts, with Last-Event-ID, and goes on updating', async () => {
+    // a master of its own, on a port that outlives it
+    const port = String(await freePort());
+    let other = await startTestMaster({ FFRTMP_API_PORT: port });
+    try {
+      await page.goto(`${other.url}/#/jobs?scenario=${RECONNECT_SCENARIO}`);
+      await page.getByLabel('API key').fill(TEST_KEY); // another origin: another session
+      await page.getByRole('button', { name: 'Open the dashboard' }).click();
+      const live = page.getByRole('status').filter({ hasText: 'Live' });
+      await live.waitFor();
+      // a job created while the page listens: its first event (with an id) brings it into the table
+      const job = (await master.api.post<JobView>('/jobs', { scenario: RECONNECT_SCENARIO, parameters: { hardware: 'required', duration: 1 } })).body;
+      started.push(job.id);
+      const row = page.locator(`tr[data-job-id="${job.id}"]`);
+      await row.locator('.badge', { hasText: 'queued' }).waitFor();
+
+      const reconnects: (string | undefined)[] = [];
+      page.on('request', (r) => {
+        if (new URL(r.url()).pathname === '/events') reconnects.push(r.headers()['last-event-id']);
+      });
+      await other.stop();
+      await page.getByRole('status').filter({ hasText: 'Reconnecting' }).waitFor();
+      other = await startTestMaster({ FFRTMP_API_PORT: port });
+      await live.waitFor({ timeout: 30_000 });
+      assert.ok(reconnects.length > 0 && reconnects.every((id) => id !== undefined), `every reconnect names the last event it had: ${JSON.stringify(reconnects)}`);
+
+      await master.api.post(`/jobs/${job.id}/cancel`);
+      await row.locator('.badge', { hasText: 'canceled' }).waitFor();
+    } finally {
+      await other.stop();
+    }
   });
 
   it('drains a node from the Nodes page', async () => {
