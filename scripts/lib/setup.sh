@@ -174,12 +174,9 @@ ensure_temporal_server_in_background() {
   # The test suite needs the Temporal server only for its last files (the topology tests): on a
   # fresh machine the build (minutes) runs beside the suite at the lowest CPU priority, and those
   # tests wait for it (test/helpers/topology.ts). Its output goes to .tools/temporal-server-build.log.
+  # built already, or no Go to build it with: the foreground step says which
+  if temporal_server_built || ! command -v go >/dev/null; then ensure_temporal_server; return; fi
   export FFRTMP_TEMPORAL_SERVER_DIR="$TEMPORAL_SERVER_DIR"
-  if temporal_server_built; then
-    say "Temporal server $TEMPORAL_SERVER_VERSION: $TEMPORAL_SERVER_DIR (up to date)"
-    return
-  fi
-  command -v go >/dev/null || { say "Go is needed to build the Temporal server (apt-get install golang-go, or a newer Go)"; return 1; }
   mkdir -p "$TOOLS_DIR"
   export FFRTMP_TEMPORAL_SERVER_BUILD_LOG="$TOOLS_DIR/temporal-server-build.log"
   say "building the Temporal server $TEMPORAL_SERVER_VERSION in the background, at low priority, while the tests run (log: .tools/temporal-server-build.log)"
