@@ -1,5 +1,5 @@
 /**
- * The web dashboard's files (dist/web, built from web/ by web/tsconfig.json): `/` is its page and
+ * The web dashboard's files (dist/ui/web, built from web/ by web/tsconfig.json): `/` is its page and
  * `/ui/<file>` its modules and style sheet. They are read into memory once, at start (a handful of
  * small files), so no request reaches the file system with a name it chose. Served without
  * authentication and outside the route table (they are not the API, and not in its document): the
@@ -9,8 +9,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 
-/** Where the build puts the dashboard, next to dist/api. */
-export const DASHBOARD_DIR = path.resolve(__dirname, '..', 'web');
+/**
+ * Where the build puts the dashboard: dist/ui/web (web/tsconfig.json compiles from the project's
+ * root, so the page's modules land under ui/web/ and the domain types they import, never served,
+ * under ui/domain/), with the static files copied in.
+ */
+export const DASHBOARD_DIR = path.resolve(__dirname, '..', 'ui', 'web');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -12,7 +12,7 @@
  * counter of the watcher; a reconnect replays the last 1,000 events after its id, or says `reset`
  * (list again) when its id is older than that.
  */
-import { jobWire } from '../domain/api-schemas';
+import { jobWire, progressWire } from '../domain/api-schemas';
 import type { JobView } from '../domain/job';
 import { isTerminal } from '../domain/states';
 import type { JobFilters, JobService, JobSummary } from '../lib/job-service';
@@ -21,12 +21,6 @@ export interface ServerEvent {
   event: string;
   id?: string;
   data: unknown;
-}
-
-/** What the events carry of a job's progress (integer and precise percentage, speed, ETA). */
-function progressOf(v: JobView): Record<string, unknown> {
-  const w = jobWire(v);
-  return { id: w.id, sequence_number: w.sequence_number, status: w.status, progress: w.progress, progress_percent: w.progress_percent, fps: w.fps, speed: w.speed, eta_seconds: w.eta_seconds, node_id: w.node_id };
 }
 
 /** A queue of events for one subscriber, read as an async iterable; closing it ends the stream. */
@@ -129,7 +123,7 @@ class JobWatcher {
       fresh.forEach((t, i) => this.broadcast({ event: 'state', id: String(from + i + 1), data: { ...t, job_id: v.id, status: t.to, view: jobWire(v) } }));
       if (fresh.length > 0) this.progressTick = 0;
       const moved = !before || before.progress !== v.progress || before.fps !== v.fps || before.status !== v.status;
-      if (moved && !isTerminal(v.status)) this.broadcast({ event: 'progress', id: `${v.state_transitions.length}.${++this.progressTick}`, data: progressOf(v) });
+      if (moved && !isTerminal(v.status)) this.broadcast({ event: 'progress', id: `${v.state_transitions.length}.${++this.progressTick}`, data: progressWire(v) });
       if (isTerminal(v.status)) {
         this.broadcast({ event: 'end', id: String(v.state_transitions.length), data: { id: v.id, status: v.status } });
         for (const s of [...this.subscribers]) s.close();
@@ -207,7 +201,7 @@ class ListWatcher {
           const v = await this.jobs.get(j.id).catch(() => undefined);
           if (!v || this.progress.get(j.id) === v.progress) return;
           this.progress.set(j.id, v.progress);
-          this.emit('progress', progressOf(v));
+          this.emit('progress', progressWire(v));
         }),
       );
     } catch {

@@ -20,6 +20,7 @@ import {
   nodeListSchema,
   nodeViewSchema,
   nodeWire,
+  scenariosSchema,
 } from '../domain/api-schemas';
 import { ENCODERS } from '../domain/encoders';
 import type { NodeRegistration } from '../domain/nodes';
@@ -121,14 +122,6 @@ export function idempotencyKeyOf(req: RouteRequest): string | undefined {
 }
 
 const controlBody = z.object({ reason: safeText(500, 0).describe('why, for the job\'s state transitions').optional() }).strict();
-
-const scenariosSchema = z.object({
-  grammar: z.string(),
-  presets: z.array(
-    z.object({ name: z.string(), width: z.number(), height: z.number(), fps: z.number(), codec: z.string(), bitrate_kbps: z.number() }),
-  ),
-  encoders: z.array(z.object({ name: z.string(), engine: z.string(), codec: z.string(), capability: z.string(), presets: z.array(z.string()), default_preset: z.string() })),
-});
 
 const ok = (description: string, schema?: z.ZodType) => ({ description, schema });
 const COMMON_400 = 'malformed request: bad JSON, an unknown field, or a value out of range (the message names the field)';
@@ -407,6 +400,7 @@ export const ROUTES: RouteSpec[] = [
         cpu_percent: b.cpu_percent ?? null,
         memory_bytes: b.memory_bytes ?? null,
         power_watts: b.power_watts ?? null,
+        power_source: b.power_source ?? null,
       });
       return { status: 200, body: answer };
     },

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { CAPABILITIES } from './encoders';
 import { CONFIDENCES, ENGINES, PRIORITIES, QUEUES, type JobView } from './job';
 import { NODE_STATUSES, type HeartbeatAnswer, type NodeView } from './nodes';
+import { POWER_HISTORY_POINTS } from './power';
 import { gpuFeaturesOf, jobParametersSchema } from './schemas';
 import { JOB_STATUSES } from './states';
 
@@ -162,20 +163,49 @@ export const nodeViewSchema = z.object({
       cpu_percent: z.number().nullable(),
       memory_bytes: z.number().nullable(),
       power_watts: z.number().nullable(),
+      power_source: z.string().nullable().optional().describe('what power_watts is measured by: rapl, nvidia-smi, nvidia-smi+rapl, or estimate; absent from workers that do not report it'),
     })
     .nullable(),
   drain_requested: z.boolean(),
   heartbeat_interval_seconds: z.number(),
+  power_history: z
+    .array(z.object({ at: time().describe("the minute's start"), watts: z.number().describe("the mean of that minute's heartbeats"), heartbeats: z.number().int() }))
+    .max(POWER_HISTORY_POINTS)
+    .optional()
+    .describe("the node's power over the last hour, a point a minute, kept by its entity workflow; absent until a heartbeat with power was heard"),
 });
 
 export const nodeListSchema = z.object({ nodes: z.array(nodeViewSchema), count: z.number().int() });
 export const heartbeatAnswerSchema = z.object({ action: z.enum(['continue', 'drain']), status: z.enum(NODE_STATUSES) });
+/** GET /scenarios: the grammar, the presets and the encoders. */
+export const scenariosSchema = z.object({
+  grammar: z.string(),
+  presets: z.array(
+    z.object({ name: z.string(), width: z.number(), height: z.number(), fps: z.number(), codec: z.string(), bitrate_kbps: z.number() }),
+  ),
+  encoders: z.array(z.object({ name: z.string(), engine: z.string(), codec: z.string(), capability: z.string(), presets: z.array(z.string()), default_preset: z.string() })),
+});
 export const healthSchema = z.object({ status: z.enum(['ok', 'degraded']), temporal: z.enum(['ok', 'unreachable']) });
 
 /** A job as the API answers it (GET /jobs/{id}, POST /jobs, control actions, event snapshots). */
 export type JobWire = z.infer<typeof jobViewSchema>;
 /** A node as the API answers it. */
 export type NodeWire = z.infer<typeof nodeViewSchema>;
+/** The API's other answers, as their schemas say (the dashboard reads these types: web/types.ts). */
+export type JobSummaryWire = z.infer<typeof jobSummarySchema>;
+export type JobListWire = z.infer<typeof jobListSchema>;
+export type NodeListWire = z.infer<typeof nodeListSchema>;
+export type ScenariosWire = z.infer<typeof scenariosSchema>;
+export type TransitionWire = z.infer<typeof transitionSchema>;
+export type AttemptWire = z.infer<typeof attemptSchema>;
+/** What a `progress` event carries of a job (GET /events, GET /jobs/{id}/events). */
+export type ProgressWire = Pick<JobWire, 'id' | 'sequence_number' | 'status' | 'progress' | 'progress_percent' | 'fps' | 'speed' | 'eta_seconds' | 'node_id'>;
+
+/** The progress event of a job view. */
+export function progressWire(v: JobView): ProgressWire {
+  const w = jobWire(v);
+  return { id: w.id, sequence_number: w.sequence_number, status: w.status, progress: w.progress, progress_percent: w.progress_percent, fps: w.fps, speed: w.speed, eta_seconds: w.eta_seconds, node_id: w.node_id };
+}
 
 /**
  * The wire form of a job view. The workflow keeps progress as the encoder reports it (21.5);

@@ -4,6 +4,7 @@
  * id when the same address registers again.
  */
 import type { Capability } from './encoders';
+import type { PowerPoint } from './power';
 
 /**
  * online: heartbeating, idle; busy: running jobs; draining: asked to take no new work, finishing
@@ -52,6 +53,11 @@ export interface NodeLoad {
   cpu_percent: number | null;
   memory_bytes: number | null;
   power_watts: number | null;
+  /**
+   * what power_watts is measured by (domain/power.ts: rapl, nvidia-smi, nvidia-smi+rapl, estimate);
+   * absent from workers older than the field, and from a load not heard since the master was upgraded
+   */
+  power_source?: string | null;
 }
 
 export interface NodeView extends NodeRegistration {
@@ -62,6 +68,11 @@ export interface NodeView extends NodeRegistration {
   load: NodeLoad | null;
   drain_requested: boolean;
   heartbeat_interval_seconds: number;
+  /**
+   * the node's power over the last hour, a point a minute (domain/power.ts), from its heartbeats;
+   * absent until the first heartbeat with power that the entity hears on code that keeps it
+   */
+  power_history?: PowerPoint[];
 }
 
 /** What a heartbeat answer tells the worker. */

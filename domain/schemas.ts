@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ALL_PRESETS, CAPABILITIES, ENCODERS, ENCODER_NAMES, chooseEncoder, type EncoderInfo } from './encoders';
 import { CONFIDENCES, ENGINES, HARDWARE_POLICIES, OUTPUT_MODES, PRIORITIES, QUEUES, type EngineChoice, type JobParameters } from './job';
+import { COMBINED_SOURCE } from './power';
 import { CODECS, SCENARIO_GRAMMAR, parseScenario, scenarioPattern, type Codec } from './scenarios';
 import { JOB_STATUSES } from './states';
 import { GST_UNSAFE_END_PATTERN, SAFE_TEXT_PATTERN, textProblem } from './text-rules';
@@ -261,6 +262,7 @@ export const heartbeatSchema = z
     cpu_percent: z.number().min(0).max(100_000).nullable().optional(),
     memory_bytes: z.number().min(0).nullable().optional(),
     power_watts: z.number().min(0).nullable().optional(),
+    power_source: z.string().regex(COMBINED_SOURCE, 'must be rapl, nvidia-smi or estimate, or several joined by + (nvidia-smi+rapl)').nullable().optional(),
   })
   .strict();
 

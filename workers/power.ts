@@ -6,9 +6,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { JobEnergyFigures } from '../domain/job';
+import { combinedSource, type PowerSource } from '../domain/power';
 import { runCommand, type CommandRunner } from './hardware';
 
-export type PowerSource = 'rapl' | 'nvidia-smi' | 'estimate';
+export type { PowerSource } from '../domain/power';
 
 export interface PowerReading {
   domain: string;
@@ -225,6 +226,17 @@ export class PowerMonitor {
     const top = new Set(this.zones.filter((z) => z.topLevel).map((z) => z.domain));
     return { cpuJoules: sum('rapl/', (d) => top.has(d)), gpuJoules: sum('nvidia-smi/', () => true) };
   }
+}
+
+/**
+ * A node's power now, for its heartbeat: the measured readings' sum when any sensor reads, the
+ * estimate only where none does (never both added), with the sources it is the sum of.
+ */
+export function nodePower(readings: readonly PowerReading[]): { power_watts: number | null; power_source: string | null } {
+  const measured = readings.filter((r) => r.source !== 'estimate');
+  const counted = measured.length > 0 ? measured : readings;
+  if (counted.length === 0) return { power_watts: null, power_source: null };
+  return { power_watts: Math.round(counted.reduce((a, r) => a + r.watts, 0) * 10) / 10, power_source: combinedSource(counted.map((r) => r.source)) };
 }
 
 /**

@@ -8,10 +8,11 @@ import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { GPU_CAPABILITIES, findEncoder } from '../domain/encoders';
 import type { EncodeSpec } from '../domain/job';
+import type { NodeLoad } from '../domain/nodes';
 import type { EncoderProcess } from '../activities/encoder-process';
 import type { AttemptOutcome, AttemptTelemetry, EncodeTelemetry } from '../activities/telemetry';
 import { rssBytes } from '../lib/proc';
-import { jobEnergy, type PowerMonitor } from './power';
+import { jobEnergy, nodePower, type PowerMonitor } from './power';
 
 /** Finished jobs whose energy stays exported (older ones drop off, bounding cardinality). */
 const RECENT_JOBS = 50;
@@ -152,7 +153,7 @@ export class WorkerTelemetry implements EncodeTelemetry {
   }
 
   /** The encoders' CPU use and memory, for heartbeats to the master. */
-  load(): { cpu_percent: number | null; memory_bytes: number | null; power_watts: number | null } {
+  load(): Omit<NodeLoad, 'running_jobs'> {
     let mem = 0;
     let cpu = this.finishedCpu;
     for (const l of this.live.values()) {
@@ -163,12 +164,7 @@ export class WorkerTelemetry implements EncodeTelemetry {
     const prev = this.lastLoadCpu;
     this.lastLoadCpu = { at: now, seconds: cpu };
     const cpuPercent = prev && now > prev.at ? Math.round(Math.max(0, ((cpu - prev.seconds) / ((now - prev.at) / 1000)) * 1000)) / 10 : null;
-    // measured power when any sensor reads; the estimate only where none does — never both added
-    const readings = this.power.readings();
-    const measured = readings.filter((r) => r.source !== 'estimate');
-    const counted = measured.length > 0 ? measured : readings;
-    const watts = counted.length > 0 ? Math.round(counted.reduce((a, r) => a + r.watts, 0) * 10) / 10 : null;
-    return { cpu_percent: cpuPercent, memory_bytes: mem, power_watts: watts };
+    return { cpu_percent: cpuPercent, memory_bytes: mem, ...nodePower(this.power.readings()) };
   }
 
   private lastLoadCpu: { at: number; seconds: number } | undefined;

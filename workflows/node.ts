@@ -8,6 +8,7 @@ import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setH
 import { FAILURE } from '../domain/failures';
 import { drainNodeUpdate, nodeHeartbeatUpdate, nodeViewQuery, registerNodeUpdate } from '../domain/messages';
 import { MISSED_HEARTBEATS_OFFLINE, type NodeEntityInput, type NodeLoad, type NodeStatus, type NodeView } from '../domain/nodes';
+import { addPowerReading } from '../domain/power';
 import { SA } from '../domain/search-attributes';
 
 const UPDATES_PER_RUN = 500;
@@ -47,6 +48,7 @@ export async function nodeEntity(input: NodeEntityInput): Promise<void> {
       registered_at: node?.registered_at ?? now,
       last_heartbeat: now,
       load: node?.load ?? null,
+      ...(node?.power_history ? { power_history: node.power_history } : {}),
       drain_requested: false,
       heartbeat_interval_seconds: input.heartbeatIntervalMs / 1000,
     };
@@ -65,7 +67,10 @@ export async function nodeEntity(input: NodeEntityInput): Promise<void> {
       cpu_percent: load.cpu_percent ?? null,
       memory_bytes: load.memory_bytes ?? null,
       power_watts: load.power_watts ?? null,
+      power_source: load.power_source ?? null,
     };
+    // state only, no command: older histories replay unchanged (docs/ARCHITECTURE.md, rule 2)
+    if (typeof load.power_watts === 'number') node.power_history = addPowerReading(node.power_history ?? [], Date.now(), load.power_watts);
     if (node.drain_requested) drainHeard = true;
     setStatus(liveStatus());
     return { action: node.drain_requested ? 'drain' : 'continue', status: node.status };

@@ -41,7 +41,7 @@ export function nodeDetails(n: NodeWire, out: Output): [string, string | null][]
     ['Memory', formatBytes(n.ram_total_bytes)],
     ['Capabilities', n.capabilities.join(', ') + (n.simulated_capabilities.length > 0 ? ` (simulated: ${n.simulated_capabilities.join(', ')})` : '')],
     ['Encoders', n.encoders.join(', ')],
-    ['Load', n.load ? `${n.load.running_jobs} jobs${n.load.cpu_percent !== null ? `, CPU ${n.load.cpu_percent.toFixed(0)}%` : ''}${n.load.power_watts !== null ? `, ${n.load.power_watts.toFixed(0)} W` : ''}` : null],
+    ['Load', n.load ? `${n.load.running_jobs} jobs${n.load.cpu_percent !== null ? `, CPU ${n.load.cpu_percent.toFixed(0)}%` : ''}${n.load.power_watts !== null ? `, ${n.load.power_watts.toFixed(0)} W${n.load.power_source ? ` (${n.load.power_source})` : ''}` : ''}` : null],
     ['Registered', formatTime(n.registered_at)],
     ['Heartbeat', `${age(n.last_heartbeat)} (every ${n.heartbeat_interval_seconds} s)`],
     ['Version', n.version],

@@ -57,6 +57,30 @@ describe('entity workflows (real Temporal): nodes and the sequence counter', fun
     await record(h, nodeWorkflowId(node.id), 'node-entity');
   });
 
+  it('a node\'s power: its source with the figure, a point a minute kept in the entity; a heartbeat without them (an older worker) still works', async () => {
+    const { node } = await h.nodes.register(registration('http://entity-power.test:9091'));
+    // an older worker: no power figures at all, then no source
+    assert.equal((await h.nodes.heartbeat(node.id, { running_jobs: 0 } as never)).status, 'online');
+    let view = await h.nodes.get(node.id);
+    assert.equal(view.load?.power_watts, null);
+    assert.equal(view.power_history, undefined, 'no history without power');
+    await h.nodes.heartbeat(node.id, { ...load(0), power_watts: 30 });
+    view = await h.nodes.get(node.id);
+    assert.equal(view.load?.power_source, null, 'a figure without a source: unknown, not guessed');
+    await h.nodes.heartbeat(node.id, { ...load(1), power_watts: 50, power_source: 'estimate' });
+    view = await h.nodes.get(node.id);
+    assert.deepEqual([view.load?.power_watts, view.load?.power_source], [50, 'estimate']);
+    const points = view.power_history ?? [];
+    assert.ok(points.length >= 1 && points.length <= 2, `a point a minute: ${JSON.stringify(points)}`);
+    assert.equal(points.reduce((n, p) => n + p.heartbeats, 0), 2, 'both heartbeats with power counted');
+    const last = points.at(-1)!;
+    assert.equal(Date.parse(last.at) % 60_000, 0, 'points sit on minutes');
+    assert.ok(Date.now() - Date.parse(last.at) < 120_000, 'the current minute');
+    // re-registration (a worker restart) keeps the history
+    await h.nodes.register(registration('http://entity-power.test:9091'));
+    assert.deepEqual((await h.nodes.get(node.id)).power_history, points);
+  });
+
   it('the sequence counter hands out numbers across a continue-as-new, none twice', async () => {
     const take = (count: number) =>
       h.client.workflow.executeUpdateWithStart(msg.nextSequenceUpdate, {

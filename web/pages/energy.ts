@@ -1,11 +1,12 @@
 /**
  * Energy: what the most recent completed jobs used (energy and average power, with the source of
- * the figure) and power by node over the last hour (sampled by the page, web/power.ts).
+ * the figure) and power by node over the last hour (the nodes' minute points, then the page's own
+ * samples: web/power.ts).
  */
 import { api } from '../api.js';
 import { legend, lineChart } from '../chart.js';
 import { DASH, h, notice, num, time } from '../dom.js';
-import { powerSeries } from '../power.js';
+import { powerRead, powerSeries } from '../power.js';
 import type { JobList, JobView } from '../types.js';
 
 const RECENT = 25;
@@ -19,10 +20,11 @@ export async function energyPage(main: HTMLElement, signal: AbortSignal): Promis
   const drawChart = (): void => {
     const series = powerSeries();
     chart.replaceChildren(
-      series.length === 0 ? notice('info', 'No power readings yet: nodes report power with their heartbeats; this page samples them every 5 s while it is open.') : legend(series),
+      series.length === 0 ? notice('info', 'No power readings yet: nodes report power with their heartbeats, and keep a point a minute for the last hour.') : legend(series),
       lineChart('Power by node', series, { unit: 'W' }),
     );
   };
+  await powerRead();
   drawChart();
   const timer = window.setInterval(drawChart, 5_000);
   signal.addEventListener('abort', () => window.clearInterval(timer));

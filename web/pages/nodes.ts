@@ -19,7 +19,7 @@ export async function nodesPage(main: HTMLElement, signal: AbortSignal): Promise
   const wrap = h('div', { class: 'table-wrap', role: 'region', 'aria-label': 'Nodes', tabindex: 0 });
   main.append(h('h1', {}, 'Nodes'), message, wrap);
   const rows = new Map<string, Row>();
-  const cols = ['Node', 'Status', 'Capabilities', 'Simulated', 'CPU', 'GPU', 'Heartbeat', 'Running', 'Power', 'Version', ''];
+  const cols = ['Node', 'Status', 'Capabilities', 'Simulated', 'CPU', 'GPU', 'Heartbeat', 'Running', 'Power · source', 'Version', ''];
   const table = h('table', { class: 'nodes' }, h('thead', {}, h('tr', {}, ...cols.map((c) => h('th', { scope: 'col' }, c)))), tbody);
 
   const drain = async (row: Row): Promise<void> => {
@@ -84,7 +84,9 @@ function fill(row: Row): void {
   setText(c[5]!, n.has_gpu ? (n.gpu_type ?? 'yes') : DASH);
   setText(c[6]!, age(n.last_heartbeat));
   setText(c[7]!, String(n.load?.running_jobs ?? 0));
-  setText(c[8]!, n.load?.power_watts === null || n.load?.power_watts === undefined ? DASH : `${num(n.load.power_watts)} W`);
+  // the source says how the figure is known (a sensor, or an estimate); older workers do not send it
+  const watts = n.load?.power_watts;
+  setText(c[8]!, watts === null || watts === undefined ? DASH : `${num(watts)} W${n.load?.power_source ? ` · ${n.load.power_source}` : ''}`);
   setText(c[9]!, n.version);
   row.drain.disabled = n.drain_requested || n.status === 'drained';
   setText(row.drain, n.drain_requested ? 'Draining' : 'Drain');

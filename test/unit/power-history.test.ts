@@ -1,0 +1,59 @@
+/**
+ * A node's power as its heartbeat reports it (the figure and what it is measured by) and the
+ * history its entity keeps: a point a minute, the mean of the minute's heartbeats, an hour at most.
+ */
+import assert from 'node:assert/strict';
+import { POWER_HISTORY_POINTS, addPowerReading, combinedSource, type PowerPoint } from '../../domain/power';
+import { heartbeatSchema } from '../../domain/schemas';
+import { nodePower } from '../../workers/power';
+
+const T0 = Date.parse('2026-12-02T05:00:00Z');
+const MIN = 60_000;
+
+describe('node power: the heartbeat figure and its source', () => {
+  it('sums the sensors and names them; the estimate only where no sensor reads, never added to them', () => {
+    assert.deepEqual(nodePower([]), { power_watts: null, power_source: null });
+    assert.deepEqual(nodePower([{ domain: 'cpu', source: 'estimate', watts: 12.34 }]), { power_watts: 12.3, power_source: 'estimate' });
+    assert.deepEqual(
+      nodePower([
+        { domain: 'cpu', source: 'estimate', watts: 50 },
+        { domain: 'gpu0', source: 'nvidia-smi', watts: 80 },
+        { domain: 'package-0', source: 'rapl', watts: 20.04 },
+      ]),
+      { power_watts: 100, power_source: 'nvidia-smi+rapl' },
+    );
+    assert.equal(combinedSource(['rapl', 'nvidia-smi', 'rapl']), 'nvidia-smi+rapl');
+  });
+
+  it('the heartbeat accepts what the worker sends, and no source is required (older workers)', () => {
+    for (const source of ['rapl', 'nvidia-smi', 'estimate', 'nvidia-smi+rapl', null, undefined]) {
+      assert.ok(heartbeatSchema.safeParse({ power_watts: 3, power_source: source }).success, String(source));
+    }
+    for (const source of ['', 'watts', 'rapl+', '--rapl', 'rapl;rm']) assert.equal(heartbeatSchema.safeParse({ power_source: source }).success, false, source);
+  });
+});
+
+describe('node power history: a point a minute over the last hour', () => {
+  it('folds heartbeats of one minute into their mean, and starts a point per new minute', () => {
+    let h: PowerPoint[] = [];
+    h = addPowerReading(h, T0 + 1_000, 10);
+    h = addPowerReading(h, T0 + 30_000, 20);
+    h = addPowerReading(h, T0 + 59_999, 30);
+    assert.deepEqual(h, [{ at: '2026-12-02T05:00:00.000Z', watts: 20, heartbeats: 3 }]);
+    h = addPowerReading(h, T0 + MIN, 5);
+    assert.deepEqual(h.map((p) => [p.at, p.watts, p.heartbeats]), [['2026-12-02T05:00:00.000Z', 20, 3], ['2026-12-02T05:01:00.000Z', 5, 1]]);
+  });
+
+  it('keeps an hour at most, however long the node runs, and drops minutes older than an hour after a silence', () => {
+    let h: PowerPoint[] = [];
+    for (let m = 0; m < 3 * 60; m++) for (let s = 0; s < 60; s += 5) h = addPowerReading(h, T0 + m * MIN + s * 1000, m);
+    assert.equal(h.length, POWER_HISTORY_POINTS);
+    assert.equal(h[0]!.at, new Date(T0 + 120 * MIN).toISOString());
+    assert.equal(h.at(-1)!.at, new Date(T0 + 179 * MIN).toISOString());
+    assert.ok(h.every((p) => p.heartbeats === 12));
+    // silent for 50 minutes: the points before the last hour go
+    h = addPowerReading(h, T0 + 229 * MIN, 1);
+    assert.equal(h[0]!.at, new Date(T0 + 170 * MIN).toISOString());
+    assert.equal(h.length, 11);
+  });
+});
