@@ -8,9 +8,11 @@
  * (at most every 0.5 s, when it moved), `end` (the job ended; the stream closes). Event ids are
  * `<transitions seen>` for state events and `<transitions>.<n>` for progress, so a client that
  * reconnects with `Last-Event-ID` gets the transitions it missed before anything else.
- * All-jobs stream: `state` per job status change and `progress` per running job, with ids from a
- * counter of the watcher; a reconnect replays the last 1,000 events after its id, or says `reset`
- * (list again) when its id is older than that.
+ * All-jobs stream: `state` per job status change and `progress` per running job of one page of the
+ * list — the page a client shows (the list's filters, `limit` up to 200 and `page_token`; without
+ * them the first 200) — with ids from a counter of the watcher; a reconnect replays the last 1,000
+ * events after its id, or says `reset` (list again) when its id is older than that. Every running
+ * job on the page gets its progress (a dashboard's rows are all live), through the shared reads.
  */
 import { jobWire, progressWire } from '../domain/api-schemas';
 import type { JobView } from '../domain/job';
@@ -136,6 +138,15 @@ class JobWatcher {
   }
 }
 
+/** The page of the list an all-jobs stream follows: its filters, size and start. */
+export interface StreamPage extends JobFilters {
+  limit: number;
+  page_token?: string;
+}
+
+/** The most rows an all-jobs stream follows (a page of the dashboard's table at most). */
+export const STREAM_PAGE_MAX = 200;
+
 class ListWatcher {
   readonly subscribers = new Set<Subscription>();
   private readonly recent: ServerEvent[] = [];
@@ -147,7 +158,7 @@ class ListWatcher {
   private polling = false;
 
   constructor(
-    private readonly filters: JobFilters,
+    private readonly page: StreamPage,
     private readonly jobs: JobService,
     private readonly intervalMs: number,
     private readonly onIdle: () => void,
@@ -187,7 +198,7 @@ class ListWatcher {
     if (this.polling) return;
     this.polling = true;
     try {
-      const page = await this.jobs.list(this.filters, 200);
+      const page = await this.jobs.list(this.page, Math.min(this.page.limit, STREAM_PAGE_MAX), this.page.page_token);
       const running: JobSummary[] = [];
       for (const j of page.jobs) {
         if (this.primed && this.statuses.get(j.id) !== j.status) this.emit('state', { id: j.id, sequence_number: j.sequence_number, status: j.status, node_id: j.node_id });
@@ -195,9 +206,9 @@ class ListWatcher {
         if (j.status === 'running') running.push(j);
       }
       this.primed = true;
-      // progress of the running jobs on the first page (the first 50), through the shared reads
+      // progress of every running job on the page, through the shared reads (one per job per tick, whoever listens)
       await Promise.all(
-        running.slice(0, 50).map(async (j) => {
+        running.map(async (j) => {
           const v = await this.jobs.get(j.id).catch(() => undefined);
           if (!v || this.progress.get(j.id) === v.progress) return;
           this.progress.set(j.id, v.progress);
@@ -232,11 +243,11 @@ export class EventHub {
     return w.subscribe(lastEventId);
   }
 
-  async all(filters: JobFilters, lastEventId?: string): Promise<AsyncIterable<ServerEvent>> {
-    const key = JSON.stringify([filters.status, filters.queue, filters.priority, filters.scenario, filters.node]);
+  async all(page: StreamPage, lastEventId?: string): Promise<AsyncIterable<ServerEvent>> {
+    const key = JSON.stringify([page.status, page.queue, page.priority, page.scenario, page.node, page.limit, page.page_token]);
     let w = this.listWatchers.get(key);
     if (!w) {
-      w = new ListWatcher(filters, this.jobs, Math.max(this.intervalMs, 1_000), () => this.listWatchers.delete(key));
+      w = new ListWatcher(page, this.jobs, Math.max(this.intervalMs, 1_000), () => this.listWatchers.delete(key));
       this.listWatchers.set(key, w);
     }
     return w.subscribe(lastEventId);

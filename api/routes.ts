@@ -29,7 +29,7 @@ import { createJobSchema, gpuFeaturesOf, heartbeatSchema, jobBodyOf, listJobsQue
 import { ApiError, badRequest } from '../lib/errors';
 import { MAX_BATCH, type JobService } from '../lib/job-service';
 import type { NodeService } from '../lib/node-service';
-import type { EventHub, ServerEvent } from './events';
+import { STREAM_PAGE_MAX, type EventHub, type ServerEvent } from './events';
 
 export interface RouteContext {
   jobs: JobService;
@@ -150,8 +150,11 @@ function control(action: 'cancel' | 'pause' | 'resume' | 'retry'): RouteSpec {
 const batchBodySchema = z.object({ jobs: z.array(createJobSchema).min(1).max(MAX_BATCH).describe(`1 to ${MAX_BATCH} job requests, each as POST /jobs takes it`) }).strict();
 const batchAnswerSchema = z.object({ jobs: z.array(jobViewSchema), count: z.number().int() });
 
-/** The list's filters, for GET /events (no paging: a stream follows the whole selection). */
-const eventsQuerySchema = listJobsQuerySchema.omit({ limit: true, page_token: true });
+/** The list's filters and one of its pages, for GET /events: the page a client shows (the first 200 without them). */
+const eventsQuerySchema = listJobsQuerySchema.extend({
+  limit: z.coerce.number().int().min(1).max(STREAM_PAGE_MAX).default(STREAM_PAGE_MAX).describe(`the page's size, as listed with GET /jobs (at most ${STREAM_PAGE_MAX})`),
+  page_token: listJobsQuerySchema.shape.page_token.describe("the page's start: a next_page_token of GET /jobs with the same filters"),
+});
 
 function events(ctx: RouteContext): EventHub {
   if (!ctx.events) throw new ApiError(404, 'event streams are served by the master only (the CLI follows jobs by polling without it)');
@@ -312,7 +315,7 @@ export const ROUTES: RouteSpec[] = [
   {
     method: 'get',
     path: '/events',
-    summary: 'Live events of every job the filters select (server-sent events): state per status change, progress of running jobs; reconnect with Last-Event-ID',
+    summary: 'Live events of the jobs on one page of the list (server-sent events; its filters, limit and page_token): state per status change, progress of every running job; reconnect with Last-Event-ID',
     tag: 'jobs',
     auth: true,
     query: eventsQuerySchema,

@@ -94,6 +94,47 @@ describe('event streams: GET /jobs/{id}/events and GET /events', function () {
     await master.api.post(`/jobs/${job.id}/cancel`);
   });
 
+  it('all jobs, one page as a client shows it (limit, page_token): progress of every running job on that page, none of another page\'s', async () => {
+    const scenario = '240p17-h264'; // no other test's
+    const created = await master.api.post<JobView>('/jobs', { scenario, parameters: { duration: 60, preset: 'medium' } });
+    assert.equal(created.status, 201, created.text);
+    const running = created.body;
+    try {
+      await waitFor('the first job to run', async () => ((await master.api.get<{ progress_percent: number }>(`/jobs/${running.id}`)).body.progress_percent > 0 ? true : undefined), { timeoutMs: 60_000 });
+      // a newer job that waits (no GPU here): the list's first page of one row holds it, the second the running job
+      const waiting = (await master.api.post<JobView>('/jobs', { scenario, parameters: { duration: 1, hardware: 'required' } })).body;
+      const first = await waitFor('both listed', async () => {
+        const l = (await master.api.get<{ jobs: { id: string }[]; next_page_token: string | null }>(`/jobs?scenario=${scenario}&limit=1`)).body;
+        return l.jobs[0]?.id === waiting.id && l.next_page_token ? l : undefined;
+      });
+      const second = (await master.api.get<{ jobs: { id: string }[] }>(`/jobs?scenario=${scenario}&limit=1&page_token=${encodeURIComponent(first.next_page_token!)}`)).body;
+      assert.deepEqual(second.jobs.map((j) => j.id), [running.id]);
+
+      const stop = new AbortController();
+      const onFirst: StreamEvent[] = [];
+      const onSecond: StreamEvent[] = [];
+      const readings = [
+        collect(http.events(`/events?scenario=${scenario}&limit=1`, { signal: stop.signal }), () => false, onFirst).catch(() => onFirst),
+        collect(http.events(`/events?scenario=${scenario}&limit=1&page_token=${encodeURIComponent(first.next_page_token!)}`, { signal: stop.signal }), () => false, onSecond).catch(() => onSecond),
+      ];
+      const progressOf = (seen: StreamEvent[]) => seen.filter((e) => e.event === 'progress' && (e.data as { id: string }).id === running.id).map((e) => (e.data as { progress_percent: number }).progress_percent);
+      await waitFor('the second page\'s stream to move its running job', async () => {
+        const p = progressOf(onSecond);
+        return p.length >= 2 && p.at(-1)! > p[0]! ? true : undefined;
+      }, { timeoutMs: 30_000 });
+      stop.abort();
+      await Promise.all(readings);
+      assert.deepEqual(progressOf(onFirst), [], 'the first page does not hold the running job: no progress of it there');
+
+      const tooBig = await master.api.get<{ error: string }>('/events?limit=201');
+      assert.equal(tooBig.status, 400);
+      assert.match(tooBig.body.error, /limit/);
+      await master.api.post(`/jobs/${waiting.id}/cancel`);
+    } finally {
+      await master.api.post(`/jobs/${running.id}/cancel`);
+    }
+  });
+
   it('all jobs: state changes of the jobs the filters select', async () => {
     const stop = new AbortController();
     const seen: StreamEvent[] = [];

@@ -7,6 +7,7 @@
  * a drain. Screenshots of every page at 1280 and 390 px go to test-artifacts/ (git-ignored).
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +25,11 @@ const WIDTHS = [1280, 390];
 /** The 200 jobs' scenario (and the reconnect test's): names no other test uses, so the table's filter shows exactly them. */
 const CROWD_SCENARIO = '360p24-h264';
 const RECONNECT_SCENARIO = '360p25-h264';
+const MTLS_SCENARIO = '360p23-h264';
+
+function run(file: string, args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => execFile(file, args, { timeout: 60_000 }, (err, _out, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr })));
+}
 
 describe('dashboard: the master\'s web page in headless Chromium', function () {
   this.timeout(300_000);
@@ -229,7 +235,12 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
     await shoot('energy');
   });
 
-  it('keeps 200 live rows current: each event reaches its row within a frame or so, frames stay short', async () => {
+  it('keeps 200 live rows current: each event reaches its row within a frame or so, frames stay short; a running job on the next page is live too', async () => {
+    // an older job of the same scenario that runs: behind the 200, on the table's second page
+    const long = await master.api.post<JobView>('/jobs', { scenario: CROWD_SCENARIO, parameters: { duration: 600, preset: 'medium' } });
+    assert.equal(long.status, 201, long.text);
+    started.push(long.body.id);
+    await waitFor('the older job to run', async () => ((await master.api.get<{ progress_percent: number }>(`/jobs/${long.body.id}`)).body.progress_percent > 0 ? true : undefined), { timeoutMs: 60_000 });
     const batch = await master.api.post<{ jobs: JobView[] }>('/jobs/batch', { jobs: Array.from({ length: 200 }, () => ({ scenario: CROWD_SCENARIO, queue: 'batch', parameters: { hardware: 'required', duration: 1 } })) });
     assert.equal(batch.status, 201, batch.text);
     crowd.push(...batch.body.jobs.map((j) => j.id));
@@ -241,6 +252,20 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
     await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
     assert.equal(await page.locator('tbody .badge', { hasText: 'queued' }).count(), 200);
     await shoot('jobs');
+
+    // the next page: its stream is that page's, so its running job's bar moves (the first page's stream never carried it)
+    await page.getByRole('link', { name: 'Next page' }).click();
+    const longRow = page.locator(`tr[data-job-id="${long.body.id}"]`);
+    await longRow.waitFor();
+    await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+    const bar = () => longRow.locator('progress').evaluate((el) => (el as unknown as { value: number }).value);
+    const moved = await waitFor('its bar to show progress', async () => ((await bar()) > 0 ? bar() : undefined), { timeoutMs: 30_000 });
+    await waitFor('and to move on', async () => (await bar()) > moved, { timeoutMs: 30_000 });
+    assert.notEqual(await longRow.locator('td.num').first().textContent(), '—', 'its fps, from the stream');
+    await master.api.post(`/jobs/${long.body.id}/cancel`);
+    await open(`#/jobs?scenario=${CROWD_SCENARIO}&limit=200`, 'Jobs');
+    await waitFor('200 rows again', async () => (await rows.count()) === 200);
+    await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
 
     // where each column and the first row's cells sit: the same after every row changed (no layout jump)
     const layout = () => page.evaluate<string>(`JSON.stringify([...document.querySelectorAll('table.jobs th, table.jobs tbody tr:first-child td')].map((e) => { const r = e.getBoundingClientRect(); return [r.x, r.width, r.height]; }))`);
@@ -299,6 +324,50 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
       await row.locator('.badge', { hasText: 'canceled' }).waitFor();
     } finally {
       await other.stop();
+    }
+  });
+
+  it('works behind mutual TLS: with its client certificate Chromium loads the page, lists jobs and follows the stream, no key asked; without it, the key form and 401s', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ffrtmp-dash-mtls-'));
+    const tlsBrowser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    let tls: TestMaster | undefined;
+    try {
+      const made = await run(path.join(REPO_ROOT, 'scripts', 'generate-certs.sh'), ['--out', dir, '--names', 'localhost', '--ips', '127.0.0.1']);
+      assert.equal(made.code, 0, made.stderr);
+      // a master of its own over HTTPS that asks for client certificates (workflows run on the suite's master)
+      tls = await startTestMaster({ FFRTMP_TLS_CERT: path.join(dir, 'master.crt'), FFRTMP_TLS_KEY: path.join(dir, 'master.key'), FFRTMP_TLS_CLIENT_CA: path.join(dir, 'ca.crt') });
+      assert.match(tls.url, /^https:/);
+      // the browser does not know the private CA (ignoreHTTPSErrors); what is tested is the client side
+      const withCert = await tlsBrowser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 }, clientCertificates: [{ origin: tls.url, certPath: path.join(dir, 'client.crt'), keyPath: path.join(dir, 'client.key') }] });
+      const p = await withCert.newPage();
+      p.setDefaultTimeout(30_000);
+      await p.goto(`${tls.url}/#/jobs?scenario=${MTLS_SCENARIO}`);
+      await p.getByRole('heading', { level: 1, name: 'Jobs' }).waitFor();
+      assert.equal(await p.getByLabel('API key').count(), 0, 'no key asked: the certificate authenticates');
+      assert.equal(await p.evaluate<string | null>("sessionStorage.getItem('ffrtmp.api-key')"), null);
+      const live = p.getByRole('status').filter({ hasText: 'Live' });
+      await live.waitFor();
+      const job = (await master.api.post<JobView>('/jobs', { scenario: MTLS_SCENARIO, parameters: { hardware: 'required', duration: 1 } })).body;
+      started.push(job.id);
+      const row = p.locator(`tr[data-job-id="${job.id}"]`);
+      await row.locator('.badge', { hasText: 'queued' }).waitFor();
+      await master.api.post(`/jobs/${job.id}/cancel`);
+      await row.locator('.badge', { hasText: 'canceled' }).waitFor();
+      await p.goto(`${tls.url}/#/jobs/${job.id}`);
+      await p.getByRole('heading', { level: 1, name: new RegExp(`Job #${job.sequence_number}`) }).waitFor();
+
+      const without = await tlsBrowser.newContext({ ignoreHTTPSErrors: true });
+      const q = await without.newPage();
+      q.setDefaultTimeout(30_000);
+      await q.goto(`${tls.url}/#/jobs`);
+      await q.getByLabel('API key').waitFor();
+      assert.equal(await q.getByRole('heading', { level: 1, name: 'Jobs' }).count(), 0, 'no jobs without the certificate (or a key)');
+      assert.equal(await q.evaluate<number>("fetch('/jobs').then((r) => r.status)"), 401);
+      assert.equal(await q.evaluate<number>("fetch('/events').then((r) => r.status)"), 401);
+    } finally {
+      await tlsBrowser.close();
+      await tls?.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,6 +1,7 @@
 /**
  * Jobs: a page of GET /jobs (its filters and paging in the URL's hash), kept live from GET /events
- * with the same filters. Events are applied once per animation frame, cell by cell and only where
+ * for the same page (filters, limit, page_token), which streams the progress of every running job
+ * on it. Events are applied once per animation frame, cell by cell and only where
  * a figure changed, so 200 rows of progress do not make the page fall behind; each applied event
  * is measured (performance.measure "ffrtmp:row-update", from its arrival to its row's update) for
  * anyone who wants to see the lag.
@@ -112,7 +113,8 @@ export async function jobsPage(main: HTMLElement, query: URLSearchParams, signal
   };
 
   await load();
-  follow(`/events${filters.size > 0 ? `?${filters}` : ''}`, {
+  // the stream of this very page (its filters, size and start): every row it shows is live
+  follow(`/events?${withQuery(filters, limit, pageToken ?? undefined)}`, {
     signal,
     onEvent,
     onState: (state, detail) => setText(live, state === 'live' ? 'Live: updates as they happen.' : `Reconnecting… (${detail ?? ''})`),
