@@ -1,8 +1,8 @@
 /**
  * Power by node over the last hour. Each node's entity keeps a point a minute of its heartbeats'
  * power (the node view's power_history, domain/power.ts), so a page opened just now draws the last
- * hour at once; between those points the page adds what it samples itself (GET /nodes every 5 s,
- * each node's load.power_watts), newer than the node's last minute point.
+ * hour at once; after the last of those points (the minute under way) the page adds what it samples
+ * itself (GET /nodes every 5 s, each node's load.power_watts).
  */
 import { api } from './api.js';
 import type { Series } from './chart.js';
@@ -16,8 +16,8 @@ const nodes = new Map<string, { history: [number, number][]; samples: [number, n
 let timer: number | undefined;
 
 function historyOf(n: NodeView): [number, number][] {
-  // a point stands for its minute: drawn at the minute's middle
-  return (n.power_history ?? []).map((p) => [Date.parse(p.at) + 30_000, p.watts]);
+  // a point stands for its minute, drawn at the minute's start
+  return (n.power_history ?? []).map((p) => [Date.parse(p.at), p.watts]);
 }
 
 async function sample(): Promise<void> {
@@ -28,7 +28,8 @@ async function sample(): Promise<void> {
     entry.history = historyOf(n);
     const watts = n.load?.power_watts;
     if (watts !== null && watts !== undefined) entry.samples.push([now, watts]);
-    const since = Math.max(now - KEEP_MS, (entry.history.at(-1)?.[0] ?? 0) + 30_000);
+    // the page's own samples go on from the node's last minute point (the minute under way)
+    const since = Math.max(now - KEEP_MS, entry.history.at(-1)?.[0] ?? 0);
     entry.samples = entry.samples.filter((p) => p[0] >= since);
     if (entry.history.length + entry.samples.length > 0) nodes.set(n.name, entry);
   }

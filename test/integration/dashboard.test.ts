@@ -39,6 +39,8 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
   let page: Page;
   let profile: string;
   const crowd: string[] = [];
+  /** a completed job (the energy test's), for the segments test */
+  let energyJob: JobView | undefined;
   /** jobs a test started that may still run when it fails: canceled after it, so the next finds the worker free */
   const started: string[] = [];
 
@@ -140,6 +142,8 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
     assert.match(text, /dashboard-worker/);
     assert.match(text, /cpu/, 'its capabilities');
     assert.match(text, /\d+ threads/);
+    // its power and what measures it (no sensor here: an estimate, labelled so)
+    await waitFor('the node\'s power and its source', async () => / W · estimate/.test(await row.innerText()));
     await shoot('nodes');
   });
 
@@ -233,6 +237,51 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
     await page.locator('.power-chart ul.legend li', { hasText: 'dashboard-worker' }).waitFor();
     assert.ok((await page.locator('.power-chart svg.chart polyline').count()) >= 1, 'a line per node that reports power');
     await shoot('energy');
+    // a page opened just now draws the node's last hour at once: its minute points from the master, then the page's first sample
+    const history = async () => (await master.api.get<{ power_history?: unknown[] }>(`/nodes/${worker.nodeId}`)).body.power_history?.length ?? 0;
+    const before = await history();
+    assert.ok(before >= 1, 'the node keeps its power history');
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Energy' }).waitFor();
+    const names = await page.locator('.power-chart ul.legend li').allTextContents();
+    const line = page.locator('.power-chart svg.chart polyline').nth(names.indexOf('dashboard-worker'));
+    const points = ((await line.getAttribute('points')) ?? '').trim().split(/\s+/).length;
+    const after = await history();
+    assert.ok(points >= before + 1 && points <= after + 1, `the history's ${before}–${after} points and one sample, right after opening: ${points}`);
+    energyJob = done;
+  });
+
+  it('shows a split job\'s segments on its page (a view fed with segments: the API makes none yet), and no segments section for a job that has none', async () => {
+    assert.ok(energyJob, 'the energy test\'s completed job');
+    await open(`#/jobs/${energyJob.id}`, new RegExp(`Job #${energyJob.sequence_number}`));
+    await page.locator('ol.timeline li').first().waitFor();
+    assert.equal(await page.locator('section[aria-label="Segments"]').isHidden(), true, 'not split: no segments');
+
+    const segments = [
+      { index: 0, start_seconds: 0, duration_seconds: 4, status: 'completed', node_id: worker.nodeId, attempts: 1, fps: 212.5, progress: 100 },
+      { index: 2, start_seconds: 8, duration_seconds: 3.5, status: 'queued', node_id: null, attempts: 0, fps: null, progress: 0 },
+      { index: 1, start_seconds: 4, duration_seconds: 4, status: 'running', node_id: 'other-node-9091', attempts: 2, fps: 48.25, progress: 37.5 },
+    ];
+    const url = `**/jobs/${energyJob.id}`;
+    await page.route(url, async (route) => {
+      const res = await route.fetch();
+      await route.fulfill({ response: res, json: { ...((await res.json()) as object), segments } });
+    });
+    try {
+      await page.reload(); // the same address: read the job again
+      await page.getByRole('heading', { level: 1, name: new RegExp(`Job #${energyJob.sequence_number}`) }).waitFor();
+      const rows = page.locator('table.segments tbody tr');
+      await waitFor('three segment rows', async () => (await rows.count()) === 3);
+      assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-segment'))), ['0', '1', '2'], 'in input order');
+      const cells = async (i: number) => (await rows.nth(i).locator('td').allInnerTexts()).map((t) => t.trim());
+      assert.deepEqual(await cells(1), ['1', '4s', '4s', 'running', '37.5%', '48.3', 'other-node-9091', '2']);
+      assert.deepEqual(await cells(2), ['2', '8s', '4s', 'queued', '0.0%', '—', '—', '0']);
+      assert.equal(await rows.nth(0).locator('progress').getAttribute('aria-label'), 'Segment 0 progress');
+      assert.match((await page.locator('table.segments caption').textContent()) ?? '', /3 segments, 1 completed/);
+      await shoot('job-segments');
+    } finally {
+      await page.unroute(url);
+    }
   });
 
   it('keeps 200 live rows current: each event reaches its row within a frame or so, frames stay short; a running job on the next page is live too', async () => {

@@ -1,6 +1,6 @@
 /**
- * One job: its figures, controls, fps/progress chart, state transitions, attempts, command line
- * and logs, followed on GET /jobs/{id}/events while it runs. The logs are read again (GET
+ * One job: its figures, controls, fps/progress chart, state transitions, attempts, segments (of a
+ * job split for segment-parallel encoding, when the view carries them), command line and logs, followed on GET /jobs/{id}/events while it runs. The logs are read again (GET
  * /jobs/{id}/logs) whenever the stream moves, one read at a time. A control the state machine
  * refuses (409) is news, shown as a status message, not a failure.
  */
@@ -8,7 +8,7 @@ import { api, ApiError } from '../api.js';
 import { lineChart } from '../chart.js';
 import { DASH, duration, h, notice, num, setText, statusBadge, time } from '../dom.js';
 import { follow } from '../sse.js';
-import type { JobProgress, JobView } from '../types.js';
+import type { JobProgress, JobView, Segment } from '../types.js';
 
 const ACTIONS = ['pause', 'resume', 'cancel', 'retry'] as const;
 /** Samples the chart keeps: at two a second, about 30 minutes. */
@@ -30,6 +30,8 @@ export async function jobPage(main: HTMLElement, id: string, signal: AbortSignal
   const chartBox = h('div', { class: 'charts' });
   const timeline = h('ol', { class: 'timeline' });
   const attempts = h('div', { class: 'table-wrap', role: 'region', 'aria-label': 'Attempts', tabindex: 0 });
+  const segments = h('div', { class: 'table-wrap', role: 'region', 'aria-label': 'Segments table', tabindex: 0 });
+  const segmentsSection = h('section', { 'aria-label': 'Segments', hidden: true }, h('h2', {}, 'Segments'), segments);
   const command = h('pre', { class: 'command' });
   const logs = h('pre', { class: 'logs', tabindex: 0, 'aria-label': 'Logs' });
   const followLogs = h('input', { type: 'checkbox', id: 'follow-logs', checked: true });
@@ -44,6 +46,7 @@ export async function jobPage(main: HTMLElement, id: string, signal: AbortSignal
     h('div', { class: 'columns' }, section('Now', figures), section('Energy and quality', energy)),
     section('Progress and fps over time', chartBox),
     h('div', { class: 'columns' }, section('State transitions', timeline), section('Attempts', attempts)),
+    segmentsSection,
     section('Command line', command),
     section('Logs', h('div', { class: 'field inline' }, followLogs, h('label', { for: 'follow-logs' }, 'Follow the end of the logs')), logs),
   );
@@ -56,6 +59,8 @@ export async function jobPage(main: HTMLElement, id: string, signal: AbortSignal
       ...view.state_transitions.map((t) => h('li', {}, h('time', { datetime: t.at }, time(t.at)), ' ', h('strong', {}, t.from ? `${t.from} → ${t.to}` : t.to), h('span', { class: 'muted' }, ` ${t.reason}${t.attempt ? ` (attempt ${t.attempt})` : ''}`))),
     );
     renderAttempts(attempts, view);
+    segmentsSection.hidden = !view.segments?.length;
+    if (view.segments?.length) renderSegments(segments, view.segments);
     renderChart();
   };
 
@@ -198,6 +203,43 @@ function renderAttempts(el: HTMLElement, v: JobView): void {
       {},
       h('thead', {}, h('tr', {}, ...['#', 'Node', 'Encoder', 'Queue', 'Started', 'Finished', 'Outcome'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, ...v.attempts.map((a) => h('tr', {}, h('td', {}, a.attempt), h('td', {}, a.node_name ?? a.node_id ?? DASH), h('td', {}, a.encoder), h('td', {}, a.task_queue), h('td', {}, time(a.started_at)), h('td', {}, time(a.finished_at)), h('td', {}, a.outcome ?? 'in progress', a.error ? h('div', { class: 'muted' }, a.error) : '')))),
+    ),
+  );
+}
+
+/** A split job's segments, one row each, in order: where each lies in the input, its state, node, attempts and figures. */
+function renderSegments(el: HTMLElement, segs: readonly Segment[]): void {
+  const cols: [string, boolean][] = [['#', true], ['Start', true], ['Length', true], ['Status', false], ['Progress', false], ['fps', true], ['Node', false], ['Attempts', true]];
+  const done = segs.filter((s) => s.status === 'completed').length;
+  el.replaceChildren(
+    h(
+      'table',
+      { class: 'segments' },
+      h('caption', { class: 'muted' }, `${segs.length} segments, ${done} completed`),
+      h('thead', {}, h('tr', {}, ...cols.map(([c, n]) => h('th', { scope: 'col', class: n ? 'num' : undefined }, c)))),
+      h(
+        'tbody',
+        {},
+        ...[...segs]
+          .sort((a, b) => a.index - b.index)
+          .map((s) => {
+            const percent = s.status === 'completed' ? 100 : s.progress;
+            const bar = h('progress', { max: 100, 'aria-label': `Segment ${s.index} progress` });
+            bar.value = percent;
+            return h(
+              'tr',
+              { 'data-segment': s.index },
+              h('td', { class: 'num' }, String(s.index)),
+              h('td', { class: 'num' }, duration(s.start_seconds)),
+              h('td', { class: 'num' }, duration(s.duration_seconds)),
+              h('td', {}, statusBadge(s.status)),
+              h('td', {}, h('div', { class: 'progress-cell' }, bar, h('span', { class: 'num' }, `${num(percent)}%`))),
+              h('td', { class: 'num' }, num(s.fps)),
+              h('td', { class: 'ellipsis' }, s.node_id ?? DASH),
+              h('td', { class: 'num' }, String(s.attempts)),
+            );
+          }),
+      ),
     ),
   );
 }
