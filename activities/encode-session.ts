@@ -18,6 +18,7 @@ import { FAILURE } from '../domain/failures';
 import { findEncoder } from '../domain/encoders';
 import { cpuFallback } from '../domain/routing';
 import type { EncodeProgress, EncodeResult, EncodeSpec } from '../domain/job';
+import { addProgressPoint, newProgressHistory, type ProgressHistory } from '../domain/progress-history';
 import { isHttpUrl } from '../domain/urls';
 import { containerFor, encoderCommand, type EncoderCommand } from '../encoders';
 import { diagnoseFsError, diagnoseStderr, lastTellingLine, type Diagnosis } from '../encoders/encoder-errors';
@@ -57,7 +58,7 @@ export interface SessionReporter {
   firstFrame(): void;
 }
 
-export type LiveDetails = EncodeProgress & { stderr_tail: string[]; command: string; phase: Phase };
+export type LiveDetails = EncodeProgress & { stderr_tail: string[]; command: string; phase: Phase; history: ProgressHistory };
 type Phase = 'preparing' | 'encoding' | 'finishing' | 'done' | 'failed';
 
 /** Inputs that end this much before what their header promised were cut short (truncated, corrupt). */
@@ -79,6 +80,8 @@ export class EncodeSession {
   private readonly log: Logger;
   private readonly simulated: boolean;
   private readonly startedAt = new Date();
+  /** progress and fps over the attempt, bounded (domain/progress-history.ts): heartbeat details, then the result */
+  private history: ProgressHistory = newProgressHistory(this.startedAt);
   private header = '';
   private readonly files: AttemptFiles;
   /** set by the worker when it kills its encoders itself (shutdown) */
@@ -126,6 +129,7 @@ export class EncodeSession {
       stderr_tail: this.proc?.stderr.last(8) ?? [],
       command: this.shown,
       phase: this.phase,
+      history: this.history,
     };
   }
 
@@ -244,6 +248,7 @@ export class EncodeSession {
             suspendedAtLastChange = proc.suspendedMs();
           }
           this.last = snap;
+          this.history = addProgressPoint(this.history, (Date.now() - this.startedAt.getTime()) / 1000, percentDone(snap.outTimeUs, this.expectedSec, snap.ended), snap.fps);
           if (!this.firstFrameSent && snap.frame > 0) {
             this.firstFrameSent = true;
             this.reporter.firstFrame();
@@ -337,6 +342,7 @@ export class EncodeSession {
         cpu_seconds: Math.round((benchCpu ?? telemetry.cpuSeconds) * 100) / 100,
         energy,
         verification,
+        progress_history: addProgressPoint(this.history, (Date.now() - this.startedAt.getTime()) / 1000, 100, this.last?.fps ?? null, true),
       };
     } catch (err) {
       this.phase = 'failed';

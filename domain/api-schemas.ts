@@ -8,6 +8,7 @@ import { CAPABILITIES } from './encoders';
 import { CONFIDENCES, ENGINES, PRIORITIES, QUEUES, type JobView } from './job';
 import { NODE_STATUSES, type HeartbeatAnswer, type NodeView } from './nodes';
 import { POWER_HISTORY_POINTS } from './power';
+import { PROGRESS_HISTORY_POINTS } from './progress-history';
 import { gpuFeaturesOf, jobParametersSchema } from './schemas';
 import { JOB_STATUSES } from './states';
 
@@ -113,6 +114,14 @@ export const jobViewSchema = z.object({
     .describe('what was verified before the job was called completed (depends on confidence)'),
   psnr_db: z.number().nullable(),
   ssim: z.number().nullable(),
+  progress_history: z
+    .object({
+      started_at: time(),
+      step_seconds: z.number().describe('seconds between points; doubles each time the series fills'),
+      points: z.array(z.tuple([z.number(), z.number(), z.number().nullable()])).max(PROGRESS_HISTORY_POINTS).describe('[seconds since started_at, percent done, fps]'),
+    })
+    .optional()
+    .describe("the current attempt's progress and fps over its run, at most 120 evenly spaced points: from the running encode, or the completed attempt; absent when neither has one"),
 });
 
 export const jobSummarySchema = z.object({

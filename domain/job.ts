@@ -8,6 +8,7 @@
  */
 import type { Engine } from './encoders';
 import type { Codec } from './scenarios';
+import type { ProgressHistory } from './progress-history';
 import type { JobStatus } from './states';
 
 export const CONFIDENCES = ['auto', 'high', 'medium', 'low'] as const;
@@ -198,6 +199,8 @@ export interface EncodeResult {
   cpu_seconds: number | null;
   energy: JobEnergyFigures | null;
   verification: Verification | null;
+  /** progress and fps over the attempt (absent from workers older than it) */
+  progress_history?: ProgressHistory;
 }
 
 export interface JobView {
@@ -242,6 +245,11 @@ export interface JobView {
   verification: Verification | null;
   psnr_db: number | null;
   ssim: number | null;
+  /**
+   * the current attempt's progress and fps over its run (domain/progress-history.ts): the running
+   * encode's heartbeat details, or the completed attempt's result; absent when neither has one
+   */
+  progress_history?: ProgressHistory;
 }
 
 /** The workflow's input: what the API resolved, plus what earlier runs of the same job left. */

@@ -76,6 +76,8 @@ export function buildJobView(input: JobWorkflowInput, s: ViewState): JobView {
     verification: s.result?.verification ?? null,
     psnr_db: s.result?.verification?.psnr_db ?? null,
     ssim: s.result?.verification?.ssim ?? null,
+    // only when the result has one: the memo of a job from before it stays as it was
+    ...(s.result?.progress_history ? { progress_history: s.result.progress_history } : {}),
   };
 }
 

@@ -20,6 +20,7 @@ import { isJobUuid } from '../domain/ids';
 import { FAILURE } from '../domain/failures';
 import { jobWorkflowId, JOB_WORKFLOW_ID_PREFIX, SUMMARY_MEMO, VIEW_MEMO, type EncodeProgress, type JobRequest, type JobView, type JobWorkflowInput } from '../domain/job';
 import * as msg from '../domain/messages';
+import type { ProgressHistory } from '../domain/progress-history';
 import { ORCHESTRATION_QUEUE } from '../domain/queues';
 import { routingIntentOf } from '../domain/routing';
 import { JobValidationError, resolveJob, type ResolveContext } from '../domain/resolve';
@@ -124,7 +125,7 @@ export interface JobPage {
   next_page_token: string | null;
 }
 
-type LiveDetails = Partial<EncodeProgress> & { stderr_tail?: string[]; command?: string };
+type LiveDetails = Partial<EncodeProgress> & { stderr_tail?: string[]; command?: string; history?: ProgressHistory };
 
 /** Heartbeat details of a job's pending encode (progress, fps, speed, log tail); undefined when none is pending. */
 function liveDetails(raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse): LiveDetails | undefined {
@@ -452,6 +453,7 @@ export class JobService {
           fps: live.fps ?? null,
           speed: live.speed ?? null,
           eta_seconds: view.status === 'paused' ? null : (live.eta_seconds ?? null),
+          ...(live.history ? { progress_history: live.history } : {}),
         };
       }
       if (Date.now() > deadline) return view;

@@ -109,6 +109,9 @@ describe('event streams: GET /jobs/{id}/events and GET /events', function () {
       });
       const second = (await master.api.get<{ jobs: { id: string }[] }>(`/jobs?scenario=${scenario}&limit=1&page_token=${encodeURIComponent(first.next_page_token!)}`)).body;
       assert.deepEqual(second.jobs.map((j) => j.id), [running.id]);
+      // the running attempt's run so far, from its heartbeat details
+      const history = (await master.api.get<JobView>(`/jobs/${running.id}`)).body.progress_history;
+      assert.ok(history && history.points.length >= 1 && Date.parse(history.started_at) > 0, JSON.stringify(history));
 
       const stop = new AbortController();
       const onFirst: StreamEvent[] = [];

@@ -256,6 +256,13 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
     await open(`#/jobs/${energyJob.id}`, new RegExp(`Job #${energyJob.sequence_number}`));
     await page.locator('ol.timeline li').first().waitFor();
     assert.equal(await page.locator('section[aria-label="Segments"]').isHidden(), true, 'not split: no segments');
+    // a job that ran before its page was opened: the chart draws its run from the view's progress_history
+    const history = energyJob.progress_history;
+    assert.ok(history && history.points.length >= 2, `the completed attempt's history: ${JSON.stringify(history)}`);
+    const lines = page.locator('svg.chart polyline');
+    await waitFor('progress and fps lines', async () => (await lines.count()) === 2);
+    const drawn = ((await lines.first().getAttribute('points')) ?? '').trim().split(/\s+/).length;
+    assert.equal(drawn, history.points.length, 'a point of progress per point of the history');
 
     const segments = [
       { index: 0, start_seconds: 0, duration_seconds: 4, status: 'completed', node_id: worker.nodeId, attempts: 1, fps: 212.5, progress: 100 },

@@ -1,9 +1,11 @@
 /**
  * A node's power as its heartbeat reports it (the figure and what it is measured by) and the
- * history its entity keeps: a point a minute, the mean of the minute's heartbeats, an hour at most.
+ * history its entity keeps: a point a minute, the mean of the minute's heartbeats, an hour at most;
+ * a job attempt's progress history, bounded however long it runs.
  */
 import assert from 'node:assert/strict';
 import { POWER_HISTORY_POINTS, addPowerReading, combinedSource, type PowerPoint } from '../../domain/power';
+import { PROGRESS_HISTORY_POINTS, addProgressPoint, newProgressHistory } from '../../domain/progress-history';
 import { heartbeatSchema } from '../../domain/schemas';
 import { nodePower } from '../../workers/power';
 
@@ -55,5 +57,25 @@ describe('node power history: a point a minute over the last hour', () => {
     h = addPowerReading(h, T0 + 229 * MIN, 1);
     assert.equal(h[0]!.at, new Date(T0 + 170 * MIN).toISOString());
     assert.equal(h.length, 11);
+  });
+});
+
+describe('job progress history: bounded, evenly thinned', () => {
+  it('a point per step; a full series keeps every other point and doubles its step, the newest always kept', () => {
+    let h = newProgressHistory(new Date(T0));
+    h = addProgressPoint(h, 0.2, 0, null);
+    h = addProgressPoint(h, 0.7, 1, 30); // within the step: not taken
+    h = addProgressPoint(h, 1.3, 2, 31.26);
+    assert.deepEqual(h.points, [[0.2, 0, null], [1.3, 2, 31.3]]);
+    for (let s = 2; s < 3_600; s += 0.5) h = addProgressPoint(h, s, s / 36, 30);
+    assert.ok(h.points.length <= PROGRESS_HISTORY_POINTS, `${h.points.length} points`);
+    assert.ok(h.points.length > PROGRESS_HISTORY_POINTS / 2, 'thinned by half at most');
+    assert.equal(h.step_seconds, 32, 'an hour at two readings a second: the step doubled five times');
+    const gaps = h.points.slice(1).map((p, i) => p[0] - h.points[i]![0]);
+    assert.ok(gaps.slice(1, -1).every((g) => g >= 16 && g <= 64), `evenly spaced: ${gaps.join(' ')}`);
+    h = addProgressPoint(h, 3_600.4, 100, 29, true);
+    assert.deepEqual(h.points.at(-1), [3600.4, 100, 29], 'the final figure is always kept');
+    assert.equal(h.started_at, '2026-12-02T05:00:00.000Z');
+    assert.ok(JSON.stringify(h).length < 4_000, `small: ${JSON.stringify(h).length} bytes`);
   });
 });

@@ -65,9 +65,15 @@ export async function jobPage(main: HTMLElement, id: string, signal: AbortSignal
   };
 
   const renderChart = (): void => {
-    const series = (pick: (s: (typeof samples)[number]) => number | null) => samples.flatMap((s) => (pick(s) === null ? [] : [[s.at, pick(s)!] as const]));
+    // the attempt's run so far as the master keeps it (the view's progress_history), then what the page saw since
+    const h0 = view.progress_history;
+    const start = h0 ? Date.parse(h0.started_at) : 0;
+    const kept = (h0?.points ?? []).map(([t, progress, fps]) => ({ at: start + t * 1000, progress, fps }));
+    const after = kept.at(-1)?.at ?? -Infinity;
+    const all = [...kept, ...samples.filter((x) => x.at > after)];
+    const series = (pick: (s: (typeof samples)[number]) => number | null) => all.flatMap((s) => (pick(s) === null ? [] : [[s.at, pick(s)!] as const]));
     chartBox.replaceChildren(
-      samples.length === 0 ? notice('info', 'The chart fills in while the job runs (from its progress events).') : '',
+      all.length === 0 ? notice('info', 'The chart fills in once the job runs.') : '',
       lineChart('Progress', [{ name: 'progress', points: series((s) => s.progress) }], { unit: '%', yMax: 100 }),
       lineChart('Frames per second', [{ name: 'fps', points: series((s) => s.fps) }], { unit: 'fps' }),
     );
