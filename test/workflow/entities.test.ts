@@ -79,6 +79,7 @@ describe('entity workflows (real Temporal): nodes and the sequence counter', fun
     // re-registration (a worker restart) keeps the history
     await h.nodes.register(registration('http://entity-power.test:9091'));
     assert.deepEqual((await h.nodes.get(node.id)).power_history, points);
+    await record(h, nodeWorkflowId(node.id), 'node-entity-power');
   });
 
   it('the sequence counter hands out numbers across a continue-as-new, none twice', async () => {
