@@ -56,7 +56,13 @@ describe('master API: nodes', function () {
     assert.equal(hb.status, 200, hb.text);
     assert.deepEqual(hb.body, { action: 'continue', status: 'busy' });
     const busy = (await api.get<NodeView>(`/nodes/${node.id}`)).body;
-    assert.deepEqual(busy.load, { running_jobs: 2, cpu_percent: 180.5, memory_bytes: 1e9, power_watts: 95 });
+    // no power source sent (an older worker): unknown, not guessed; a source sent is kept with the watts
+    assert.deepEqual(busy.load, { running_jobs: 2, cpu_percent: 180.5, memory_bytes: 1e9, power_watts: 95, power_source: null });
+    assert.equal((await api.post(`/nodes/${node.id}/heartbeat`, { running_jobs: 2, power_watts: 80, power_source: 'nvidia-smi+rapl' })).status, 200);
+    assert.deepEqual((await api.get<NodeView>(`/nodes/${node.id}`)).body.load, { running_jobs: 2, cpu_percent: null, memory_bytes: null, power_watts: 80, power_source: 'nvidia-smi+rapl' });
+    const bad = await api.post<{ error: string }>(`/nodes/${node.id}/heartbeat`, { power_source: 'solar; rm -rf' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error, /^power_source: must be rapl, nvidia-smi or estimate/);
     assert.equal((await api.post(`/nodes/${node.id}/heartbeat`)).status, 200, 'the body is optional');
 
     await waitFor('offline after three missed heartbeats', async () => (await api.get<NodeView>(`/nodes/${node.id}`)).body.status === 'offline', { timeoutMs: 10_000, intervalMs: 250 });
