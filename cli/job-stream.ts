@@ -11,7 +11,7 @@ import { StreamRefused, type StreamEvent } from '../lib/http-client';
 import type { MasterApi } from './client';
 import { politely, sleep } from './polling';
 
-/** The fields a progress event carries (api/events.ts progressOf). */
+/** The fields a progress event carries (domain/api-schemas.ts ProgressWire) that the view takes. */
 type ProgressFields = Pick<JobView, 'status' | 'progress' | 'fps' | 'speed' | 'eta_seconds' | 'node_id'>;
 
 const RECONNECT_TRIES = 3;
