@@ -7,7 +7,6 @@
  * a drain. Screenshots of every page at 1280 and 390 px go to test-artifacts/ (git-ignored).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +14,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { JobView } from '../../domain/job';
 import { freePort } from '../../lib/dev-server';
 import { REPO_ROOT, startWorker, type WorkerAgent } from '../helpers/cluster';
+import { exec } from '../helpers/exec';
 import { TEST_KEY, startTestMaster, type TestMaster } from '../helpers/master';
 import { waitFor } from '../helpers/wait';
 
@@ -27,9 +27,6 @@ const CROWD_SCENARIO = '360p24-h264';
 const RECONNECT_SCENARIO = '360p25-h264';
 const MTLS_SCENARIO = '360p23-h264';
 
-function run(file: string, args: string[]): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => execFile(file, args, { timeout: 60_000 }, (err, _out, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr })));
-}
 
 describe('dashboard: the master\'s web page in headless Chromium', function () {
   this.timeout(300_000);
@@ -388,7 +385,7 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
     const tlsBrowser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     let tls: TestMaster | undefined;
     try {
-      const made = await run(path.join(REPO_ROOT, 'scripts', 'generate-certs.sh'), ['--out', dir, '--names', 'localhost', '--ips', '127.0.0.1']);
+      const made = await exec(path.join(REPO_ROOT, 'scripts', 'generate-certs.sh'), ['--out', dir, '--names', 'localhost', '--ips', '127.0.0.1']);
       assert.equal(made.code, 0, made.stderr);
       // a master of its own over HTTPS that asks for client certificates (workflows run on the suite's master)
       tls = await startTestMaster({ FFRTMP_TLS_CERT: path.join(dir, 'master.crt'), FFRTMP_TLS_KEY: path.join(dir, 'master.key'), FFRTMP_TLS_CLIENT_CA: path.join(dir, 'ca.crt') });

@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeView } from '../../domain/nodes';
 import { ffrtmp, type CliResult } from '../helpers/cli';
 import { DIST, REPO_ROOT, startWorker } from '../helpers/cluster';
+import { exec } from '../helpers/exec';
 import { TEST_KEY, masterEnv, startTestMaster, type TestMaster } from '../helpers/master';
 import { waitFor } from '../helpers/wait';
 
 const GENERATE = path.join(REPO_ROOT, 'scripts', 'generate-certs.sh');
-
-function exec(file: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  return new Promise((resolve) =>
-    execFile(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    ),
-  );
-}
 
 const opensslDate = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
 
