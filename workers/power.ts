@@ -229,11 +229,13 @@ export class PowerMonitor {
 }
 
 /**
- * A node's power now, for its heartbeat: the measured readings' sum when any sensor reads, the
- * estimate only where none does (never both added), with the sources it is the sum of.
+ * A node's power now, for its heartbeat: the measured readings' sum when any sensor reads (RAPL
+ * packages, not their sub-zones again), the estimate only where none does (never both added), with
+ * the sources it is the sum of.
  */
 export function nodePower(readings: readonly PowerReading[]): { power_watts: number | null; power_source: string | null } {
-  const measured = readings.filter((r) => r.source !== 'estimate');
+  // RAPL sub-zones (core@0, inside package-0) are part of their package: not added again
+  const measured = readings.filter((r) => r.source !== 'estimate' && !(r.source === 'rapl' && r.domain.includes('@')));
   const counted = measured.length > 0 ? measured : readings;
   if (counted.length === 0) return { power_watts: null, power_source: null };
   return { power_watts: Math.round(counted.reduce((a, r) => a + r.watts, 0) * 10) / 10, power_source: combinedSource(counted.map((r) => r.source)) };

@@ -25,6 +25,15 @@ describe('node power: the heartbeat figure and its source', () => {
       { power_watts: 100, power_source: 'nvidia-smi+rapl' },
     );
     assert.equal(combinedSource(['rapl', 'nvidia-smi', 'rapl']), 'nvidia-smi+rapl');
+    // a package's sub-zones (named core@0 and so on) are inside it: not counted twice
+    assert.deepEqual(
+      nodePower([
+        { domain: 'package-0', source: 'rapl', watts: 20 },
+        { domain: 'core@0', source: 'rapl', watts: 15 },
+        { domain: 'package-1', source: 'rapl', watts: 10 },
+      ]),
+      { power_watts: 30, power_source: 'rapl' },
+    );
   });
 
   it('the heartbeat accepts what the worker sends, and no source is required (older workers)', () => {
