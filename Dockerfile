@@ -49,4 +49,5 @@ RUN mkdir -p /var/lib/ffrtmp && chown node:node /var/lib/ffrtmp
 USER node
 # master API, master metrics, worker metrics
 EXPOSE 8080 9090 9091
-CMD ["node", "dist/api/server.js"]
+# the master, with its heap caps (lib/master-memory.ts)
+CMD ["node", "--max-old-space-size=128", "--max-semi-space-size=2", "dist/api/server.js"]

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { DEFAULT_RESOLVE_CONTEXT, type ResolveContext } from '../domain/resolve';
 import { envBool, envPort, envSeconds, parseEnv } from '../lib/env-config';
 import { temporalEnvShape, temporalSettings, type TemporalSettings } from '../lib/temporal';
+import { DEFAULT_WORKFLOW_CACHE } from '../workers/orchestration-worker';
 
 const bool = envBool;
 const port = envPort;
@@ -44,7 +45,7 @@ export const masterEnvSchema = z.object({
   FFRTMP_NODE_HEARTBEAT_SECONDS: positive.default(10),
   /** run workflow tasks (jobs, nodes, sequence) in the master too */
   FFRTMP_RUN_WORKFLOWS: bool.default(true),
-  FFRTMP_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).max(100_000).default(100),
+  FFRTMP_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).max(100_000).default(DEFAULT_WORKFLOW_CACHE),
   FFRTMP_TLS_CERT: z.string().optional(),
   FFRTMP_TLS_KEY: z.string().optional(),
   FFRTMP_TLS_CLIENT_CA: z.string().optional(),

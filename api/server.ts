@@ -15,6 +15,7 @@ import { installSdkRuntime } from '../lib/sdk-runtime';
 import { NodeService } from '../lib/node-service';
 import { connectionOptions } from '../lib/temporal';
 import { orchestrationWorkerOptions } from '../workers/orchestration-worker';
+import { heapSizingWarning, sizeWorkflowThreadHeap } from '../lib/master-memory';
 import { createApp } from './app';
 import { EventHub } from './events';
 import { fastReads } from './fast-reads';
@@ -153,6 +154,9 @@ async function main(): Promise<void> {
     throw err;
   }
   installSdkRuntime(logger.child({ component: 'temporal-sdk' }), { shutdownSignals: [] });
+  const unsized = heapSizingWarning();
+  if (unsized) logger.warn(unsized);
+  sizeWorkflowThreadHeap();
   let master: RunningMaster;
   try {
     master = await startMaster(config, logger);

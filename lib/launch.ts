@@ -5,6 +5,10 @@
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { spawnBound } from './bound-child';
+import { MASTER_NODE_FLAGS } from './master-memory';
+
+/** the master's entry point, under dist/ */
+export const MASTER_SCRIPT = 'api/server.js';
 
 export const DIST_ROOT = path.resolve(__dirname, '..');
 
@@ -50,11 +54,16 @@ export class NodeProcess {
 
 /** Runs `dist/<script>` with this Node, piping its output (or inheriting it). */
 export function launchNode(name: string, script: string, env: Record<string, string>, opts: { inherit?: boolean } = {}): NodeProcess {
-  const proc = spawnBound(process.execPath, [path.join(DIST_ROOT, script)], {
+  const proc = spawnBound(process.execPath, nodeCommand(script).slice(1), {
     env: { ...process.env, ...env },
     stdio: opts.inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'],
   });
   return new NodeProcess(name, proc);
+}
+
+/** The command that starts one of ffrtmp's entry points here: a master with its heap caps (api/memory.ts). */
+export function nodeCommand(script: string, root = DIST_ROOT): string[] {
+  return [process.execPath, ...(script === MASTER_SCRIPT ? MASTER_NODE_FLAGS : []), path.join(root, script)];
 }
 
 /**

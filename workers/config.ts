@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_WORKFLOW_CACHE } from './orchestration-worker';
 import { z } from 'zod';
 import { CAPABILITIES } from '../domain/encoders';
 import { envBool, envPort, envSeconds, parseEnv } from '../lib/env-config';
@@ -32,7 +33,7 @@ export const workerEnvSchema = z.object({
   FFRTMP_GPU_SLOTS: z.coerce.number().int().min(1).max(64).optional(),
   /** workflow tasks run on the masters: an encode host that is frozen or cut off holds none */
   FFRTMP_RUN_WORKFLOWS: bool.default(false),
-  FFRTMP_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).max(100_000).default(100),
+  FFRTMP_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).max(100_000).default(DEFAULT_WORKFLOW_CACHE),
   FFRTMP_REDETECT: bool.default(false),
   /** capabilities declared without hardware, for routing tests; shown as simulated everywhere */
   FFRTMP_SIMULATE_CAPABILITIES: capabilityList.default([]),

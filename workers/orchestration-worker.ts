@@ -20,9 +20,11 @@ export const STICKY_SCHEDULE_TO_START = '1 second';
 /**
  * Workflows kept in memory between their tasks (the sticky cache). The SDK sizes it from the heap
  * limit — about 2,300 on a 24 GiB machine — and a master that had seen 11,000 jobs sat at 600 MiB.
- * Job histories are short, so replaying one that fell out costs little; 100 keeps the master small.
+ * Job histories are short (tens of events), so replaying one that fell out costs a few
+ * milliseconds; 20 keeps the master small: 20 MiB less RSS than 100 after 10,000 jobs (measured,
+ * docs/PERFORMANCE.md), and the jobs that have a workflow task at any one moment are few.
  */
-export const DEFAULT_WORKFLOW_CACHE = 100;
+export const DEFAULT_WORKFLOW_CACHE = 20;
 
 export function orchestrationWorkerOptions(connection: NativeConnection, namespace: string, identity: string, cachedWorkflows = DEFAULT_WORKFLOW_CACHE): WorkerOptions {
   return {

@@ -15,6 +15,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, write
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TemporalSettings } from '../temporal';
+import { nodeCommand } from '../launch';
 import { TestNetwork, type Host, type NetworkPlan } from './netns';
 import { ensureTemporalRole, postgresService, preparePostgres, waitPostgresReady, type PostgresLayout } from './postgres';
 import { Service, type RunMode, type ServiceSpec } from './service';
@@ -153,7 +154,7 @@ export class Topology {
   }
 
   private nodeEntry(script: string): string[] {
-    return [process.execPath, path.join(this.opts.repoRoot, 'dist', script)];
+    return nodeCommand(script, path.join(this.opts.repoRoot, 'dist'));
   }
 
   masterSpec(name: string): ServiceSpec {

@@ -5,6 +5,8 @@
  * order against the health checks, and the Temporal, VictoriaMetrics and Grafana files against what
  * the code registers and exports.
  */
+import { MASTER_SCRIPT } from '../../lib/launch';
+import { MASTER_NODE_FLAGS } from '../../lib/master-memory';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -105,14 +107,16 @@ describe('deploy: docker-compose.yml', function () {
     const expected = { master: 'dist/api/server.js', worker: 'dist/workers/agent.js', 'worker-gpu': 'dist/workers/agent.js' };
     for (const [name, script] of Object.entries(expected)) {
       const s = model.services[name]!;
-      assert.deepEqual(s.command, ['node', script]);
+      // a master starts with its heap caps, as every other place that starts one
+      assert.deepEqual(s.command, ['node', ...(script === `dist/${MASTER_SCRIPT}` ? MASTER_NODE_FLAGS : []), script]);
       assert.ok(existsSync(path.join(REPO_ROOT, script)), `${script} is built (npm run build)`);
       assert.equal(s.image, 'ffrtmp:local');
       assert.ok(s.build, `${name} builds the project's Dockerfile`);
     }
     assert.ok(existsSync(path.join(DIST, 'workflow-bundle.js')), 'the workflow bundle is part of the build');
     // the image's default command is the master
-    assert.match(dockerfile, /^CMD \["node", "dist\/api\/server\.js"\]$/m);
+    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
+    assert.deepEqual(JSON.parse(cmd ?? 'null'), ['node', ...MASTER_NODE_FLAGS, `dist/${MASTER_SCRIPT}`]);
   });
 
   it('health-checks each ffrtmp process on the port it really listens on', () => {

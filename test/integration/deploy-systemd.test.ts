@@ -5,6 +5,8 @@
  * from `systemd-analyze security --offline`), and their example settings files parse with the real
  * configuration loaders.
  */
+import { MASTER_SCRIPT } from '../../lib/launch';
+import { MASTER_NODE_FLAGS } from '../../lib/master-memory';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -58,8 +60,11 @@ describe('deploy: systemd units', function () {
     const one = (k: string) => svc.get(k)?.[svc.get(k)!.length - 1];
 
     it(`${unit}: systemd-analyze verify accepts it, with no warning`, async () => {
-      const [node, script] = one('ExecStart')!.split(' ') as [string, string];
+      const [node, ...rest] = one('ExecStart')!.split(' ');
+      const script = rest.pop()!;
       assert.equal(node, '/usr/bin/node');
+      // a master starts with its heap caps, as every other place that starts one
+      assert.deepEqual(rest, spec.script === `dist/${MASTER_SCRIPT}` ? MASTER_NODE_FLAGS : []);
       assert.equal(script, `/opt/ffrtmp/${spec.script}`);
       assert.ok(existsSync(path.join(REPO_ROOT, spec.script)), `${spec.script} is in the build output`);
       const r = await run('systemd-analyze', ['verify', localCopy(unit, text)]);
