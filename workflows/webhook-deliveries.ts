@@ -38,7 +38,7 @@ const LINGER_MS = 15 * 60_000;
 /** Attempts kept per delivery (the first ones and the latest). */
 const MAX_ATTEMPTS_KEPT = 50;
 /** Beyond one attempt's own limit, before a lost attempt (its master died) counts as failed. */
-const ATTEMPT_MARGIN_MS = 10_000;
+const ATTEMPT_MARGIN_MS = 5_000;
 
 export async function webhookDeliveries(input: WebhookDeliveriesInput): Promise<void> {
   const events = new Map<string, WebhookEvent>((input.carried?.events ?? []).map((e) => [e.id, e]));

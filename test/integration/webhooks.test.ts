@@ -1,0 +1,240 @@
+/**
+ * Webhooks end to end (issue 15): a real master, worker and Temporal, real jobs, and a real HTTP
+ * receiver that verifies every signature with the Standard Webhooks reference library. Short
+ * retry backoffs and attempt timeouts come from the master's settings.
+ */
+import assert from 'node:assert/strict';
+import type { JobView } from '../../domain/job';
+import type { DeliveryRecord } from '../../domain/webhooks';
+import { freePort } from '../../lib/dev-server';
+import { startWorker, type WorkerAgent } from '../helpers/cluster';
+import { jobStatus } from '../helpers/jobs';
+import { spawnMaster, startTestMaster, type ApiClient, type MasterProcess, type TestMaster } from '../helpers/master';
+import { waitFor } from '../helpers/wait';
+import { WebhookReceiver, firstArrivals } from '../helpers/webhook-receiver';
+
+const WEBHOOK_ENV = {
+  FFRTMP_RUN_WORKFLOWS: 'true',
+  FFRTMP_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+  FFRTMP_WEBHOOK_RETRY_BACKOFF_SECONDS: '0.3',
+  FFRTMP_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS: '1',
+  FFRTMP_WEBHOOK_TIMEOUT_SECONDS: '1',
+};
+const SHORT_JOB = { scenario: '240p30-h264', parameters: { duration: 1, audio: false } };
+
+async function subscribe(api: ApiClient, receiver: WebhookReceiver, path: string, body: Record<string, unknown> = {}): Promise<string> {
+  const r = await api.post<{ id: string; secret: string }>('/webhooks', { url: receiver.url(path), ...body });
+  assert.equal(r.status, 201, r.text);
+  assert.match(r.body.secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+  receiver.secret(path, r.body.secret);
+  return r.body.id;
+}
+
+async function deliveriesOf(api: ApiClient, jobId: string, target?: string): Promise<DeliveryRecord[]> {
+  const r = await api.get<{ deliveries: DeliveryRecord[] }>(`/jobs/${jobId}/webhooks`);
+  assert.equal(r.status, 200, r.text);
+  return r.body.deliveries.filter((d) => target === undefined || d.target === target);
+}
+
+const typesOf = (v: JobView) => v.state_transitions.map((t) => `job.${t.to}`);
+
+describe('webhooks: durable, signed job notifications', function () {
+  this.timeout(180_000);
+  const receiver = new WebhookReceiver();
+  let worker: WorkerAgent;
+  before(async () => {
+    await receiver.start();
+    worker = await startWorker({ name: 'webhook-worker', runWorkflows: false });
+  });
+  after(async () => {
+    await worker?.stop();
+    await receiver.stop();
+  });
+
+  describe('with one master', () => {
+    let master: TestMaster;
+    const subs: string[] = [];
+    before(async () => {
+      master = await startTestMaster(WEBHOOK_ENV);
+    });
+    after(async () => {
+      for (const id of subs) await master.api.delete(`/webhooks/${id}`);
+      await master?.stop();
+    });
+
+    it('refuses loopback, private and link-local URLs unless the host is allowed; the secret is shown once', async () => {
+      for (const url of ['http://10.1.2.3/hook', 'http://169.254.169.254/latest/meta-data', `http://localhost:${receiver.port}/x`, 'http://192.168.0.10:8080/']) {
+        const r = await master.api.post('/webhooks', { url });
+        assert.equal(r.status, 422, `${url}: ${r.text}`);
+        assert.equal(r.body.status, 422);
+        assert.match(r.body.error, /resolves to (10\.1\.2\.3|169\.254\.169\.254|127\.0\.0\.1|::1|192\.168\.0\.10), a loopback, private or link-local address/);
+      }
+      const job = await master.api.post('/jobs', { ...SHORT_JOB, parameters: { ...SHORT_JOB.parameters, webhook_url: 'http://172.16.5.5/hook' } });
+      assert.equal(job.status, 422, job.text);
+      assert.match(job.body.error, /^parameters\.webhook_url: 172\.16\.5\.5 resolves to 172\.16\.5\.5/);
+
+      // 127.0.0.1 is listed for the tests' receiver: allowed
+      receiver.route('/all');
+      const id = await subscribe(master.api, receiver, '/all', { description: 'every event' });
+      subs.push(id);
+      const one = await master.api.get(`/webhooks/${id}`);
+      assert.equal(one.status, 200);
+      assert.equal(one.body.url, receiver.url('/all'));
+      assert.deepEqual(one.body.events, ['*']);
+      const list = await master.api.get('/webhooks');
+      assert.ok(list.body.webhooks.some((w: { id: string }) => w.id === id));
+      for (const text of [one.text, list.text]) assert.doesNotMatch(text, /whsec_|"secret"/);
+    });
+
+    it("every event of a job's life arrives once, in order, signed; job.completed carries the result; the job's own webhook_url too", async () => {
+      receiver.route('/own');
+      const created = await master.api.post<JobView>('/jobs', { ...SHORT_JOB, parameters: { ...SHORT_JOB.parameters, webhook_url: receiver.url('/own') } });
+      assert.equal(created.status, 201, created.text);
+      const secret = created.headers.get('webhook-secret');
+      assert.match(secret ?? '', /^whsec_/);
+      receiver.secret('/own', secret!);
+      const job = await jobStatus(master.api, created.body.id, ['completed'], 90_000);
+
+      const expected = typesOf(job);
+      assert.deepEqual(expected.slice(0, 1), ['job.queued']);
+      assert.equal(expected.at(-1), 'job.completed');
+      for (const path of ['/all', '/own']) {
+        await waitFor(`${path}: job.completed`, () => receiver.at(path, job.id).some((r) => r.type === 'job.completed' && r.answer === 200), { timeoutMs: 30_000 });
+        const got = receiver.at(path, job.id);
+        assert.ok(got.every((r) => r.verified), `${path}: every delivery verifies`);
+        const first = firstArrivals(got.filter((r) => r.answer === 200));
+        assert.deepEqual(first.map((r) => r.type), expected, `${path}: each event once, in the job's order`);
+        assert.deepEqual(first.map((r) => r.id), expected.map((_t, i) => `msg_${job.id}_${i}`));
+        const done = first.at(-1)!.body;
+        assert.equal(done.data.status, 'completed');
+        assert.ok(done.data.output?.path, 'the output');
+        assert.ok(typeof done.data.energy_joules === 'number' && done.data.power_source, 'the energy figures');
+        assert.ok(done.data.verification?.passed, 'the quality checks');
+        assert.equal(done.timestamp, job.state_transitions.at(-1)!.at);
+      }
+      const deliveries = await waitFor('deliveries recorded', async () => {
+        const d = await deliveriesOf(master.api, job.id);
+        return d.length === expected.length * 2 && d.every((x) => x.status === 'delivered') ? d : undefined;
+      });
+      for (const d of deliveries) {
+        assert.equal(d.attempts.at(-1)!.status_code, 200);
+        assert.ok(typeof d.attempts.at(-1)!.latency_ms === 'number');
+        assert.equal(d.error, null);
+      }
+      const bySub = await master.api.get<{ deliveries: DeliveryRecord[] }>(`/webhooks/${subs[0]}/deliveries`);
+      assert.equal(bySub.status, 200, bySub.text);
+      assert.equal(bySub.body.deliveries.filter((d) => d.job_id === job.id).length, expected.length);
+    });
+
+    it('a receiver that answers 500 three times, then 200: retried with growing waits, every attempt recorded', async () => {
+      receiver.route('/flaky', (n) => (n < 3 ? 500 : 200));
+      const id = await subscribe(master.api, receiver, '/flaky', { events: ['job.queued'] });
+      subs.push(id);
+      const job = (await master.api.post<JobView>('/jobs', SHORT_JOB)).body;
+      const [d] = await waitFor('delivered after three 500s', async () => {
+        const list = await deliveriesOf(master.api, job.id, id);
+        return list[0]?.status === 'delivered' ? list : undefined;
+      });
+      assert.deepEqual(d!.attempts.map((a) => a.status_code), [500, 500, 500, 200]);
+      assert.deepEqual(d!.attempts.slice(0, 3).map((a) => a.error), ['answered 500', 'answered 500', 'answered 500']);
+      const at = d!.attempts.map((a) => Date.parse(a.at));
+      const gaps = at.slice(1).map((t, i) => t - at[i]!);
+      assert.ok(gaps[0]! >= 250 && gaps[1]! >= 500, `backoff doubles: gaps ${gaps.join(', ')} ms`);
+      const got = receiver.at('/flaky', job.id);
+      assert.equal(got.length, 4);
+      assert.ok(got.every((r) => r.verified && r.id === `msg_${job.id}_0`), 'the same webhook-id every time');
+
+      const metrics = await (await fetch(master.metricsUrl)).text();
+      assert.ok(Number(/ffrtmp_webhook_deliveries_total\{outcome="http_error"\} (\d+)/.exec(metrics)?.[1]) >= 3, 'failed attempts counted');
+      assert.ok(Number(/ffrtmp_webhook_deliveries_total\{outcome="delivered"\} (\d+)/.exec(metrics)?.[1]) >= 1);
+      assert.match(metrics, /ffrtmp_webhook_delivery_duration_seconds_count\{outcome="delivered"\} [1-9]/);
+      await jobStatus(master.api, job.id, ['completed'], 90_000);
+    });
+
+    it('a receiver that is down for a while and comes back gets every event, in order', async () => {
+      const port = await freePort();
+      const later = new WebhookReceiver();
+      const path = '/back';
+      const r = await master.api.post<{ id: string; secret: string }>('/webhooks', { url: `http://127.0.0.1:${port}${path}`, events: ['job.queued', 'job.completed'] });
+      assert.equal(r.status, 201, r.text);
+      subs.push(r.body.id);
+      const job = (await master.api.post<JobView>('/jobs', SHORT_JOB)).body;
+      try {
+        const failing = await waitFor('attempts refused while it is down', async () => {
+          const list = await deliveriesOf(master.api, job.id, r.body.id);
+          return (list[0]?.attempts.length ?? 0) >= 2 ? list[0] : undefined;
+        });
+        assert.equal(failing.status, 'pending');
+        assert.match(failing.attempts[0]!.error ?? '', /ECONNREFUSED/);
+        later.route(path);
+        later.secret(path, r.body.secret);
+        await later.start(port);
+        const list = await waitFor('both delivered once it is back', async () => {
+          const l = await deliveriesOf(master.api, job.id, r.body.id);
+          return l.length === 2 && l.every((d) => d.status === 'delivered') ? l : undefined;
+        }, { timeoutMs: 90_000 });
+        assert.deepEqual(list.map((d) => d.event_type), ['job.queued', 'job.completed']);
+        assert.deepEqual(firstArrivals(later.at(path, job.id)).map((x) => x.type), ['job.queued', 'job.completed']);
+        assert.ok(later.at(path, job.id).every((x) => x.verified));
+      } finally {
+        await later.stop();
+      }
+    });
+
+    it('a receiver that hangs: its attempts time out and retry, and the other subscriber is not delayed', async () => {
+      let hang = true;
+      receiver.route('/hang', () => (hang ? 'hang' : 200));
+      const id = await subscribe(master.api, receiver, '/hang');
+      subs.push(id);
+      const job = (await master.api.post<JobView>('/jobs', SHORT_JOB)).body;
+      const done = await jobStatus(master.api, job.id, ['completed'], 90_000);
+      await waitFor('the other subscriber has every event', () => firstArrivals(receiver.at('/all', job.id).filter((r) => r.answer === 200)).length === done.state_transitions.length, { timeoutMs: 30_000 });
+      const stuck = await waitFor('attempts timed out', async () => {
+        const [first] = await deliveriesOf(master.api, job.id, id);
+        return first && first.attempts.length >= 2 ? first : undefined;
+      });
+      assert.equal(stuck.status, 'pending');
+      assert.equal(stuck.event_type, 'job.queued');
+      assert.match(stuck.attempts[0]!.error ?? '', /no answer within 1 s/);
+      assert.ok(receiver.at('/hang', job.id).every((r) => r.answer === 'hang'), 'nothing answered yet');
+
+      hang = false;
+      receiver.release(200);
+      await waitFor('every event once it answers', async () => {
+        const list = await deliveriesOf(master.api, job.id, id);
+        return list.length === done.state_transitions.length && list.every((d) => d.status === 'delivered');
+      }, { timeoutMs: 60_000 });
+      const answered = firstArrivals(receiver.at('/hang', job.id).filter((r) => r.answer === 200));
+      assert.deepEqual(answered.map((r) => r.type), typesOf(done), 'in order');
+    });
+  });
+
+  describe('a master killed mid-delivery', () => {
+    let master: MasterProcess | undefined;
+    let sub: string | undefined;
+    after(async () => {
+      if (sub) await master?.api.delete(`/webhooks/${sub}`);
+      await master?.stop();
+    });
+
+    it('the delivery is made by the next master; the lost attempt is recorded', async () => {
+      master = await spawnMaster(WEBHOOK_ENV);
+      let answered = false;
+      receiver.route('/kill', () => (answered ? 200 : 'hang'));
+      sub = await subscribe(master.api, receiver, '/kill', { events: ['job.queued'] });
+      const job = (await master.api.post<JobView>('/jobs', SHORT_JOB)).body;
+      await waitFor('the first attempt in flight', () => receiver.at('/kill', job.id).length > 0);
+      await master.halt('SIGKILL');
+      answered = true;
+      master = await spawnMaster(WEBHOOK_ENV);
+      const [d] = await waitFor('delivered by the next master', async () => {
+        const list = await deliveriesOf(master!.api, job.id, sub);
+        return list[0]?.status === 'delivered' ? list : undefined;
+      }, { timeoutMs: 60_000 });
+      assert.match(d!.attempts[0]!.error ?? '', /attempt lost/);
+      assert.equal(d!.attempts.at(-1)!.status_code, 200);
+      assert.ok(receiver.at('/kill', job.id).every((r) => r.verified && r.id === `msg_${job.id}_0`));
+      await jobStatus(master.api, job.id, ['completed'], 90_000);
+    });
+  });
+});
