@@ -6,7 +6,8 @@
  */
 import type { z } from 'zod';
 import type { JobWire, NodeWire, jobListSchema, jobLogsSchema } from '../domain/api-schemas';
-import type { CreateJobBody } from '../domain/schemas';
+import type { CreateJobBody, createWebhookSchema } from '../domain/schemas';
+import type { webhookListSchema, webhookSchema, webhookTestSchema, webhookWithSecretSchema } from '../domain/webhook-schemas';
 import type { ControlAction } from '../domain/states';
 import { ApiError } from '../lib/errors';
 import { HttpClient, TlsFileError, type StreamEvent } from '../lib/http-client';
@@ -37,6 +38,10 @@ export interface Catalogue {
   presets: { name: string; width: number; height: number; fps: number; codec: string; bitrate_kbps: number }[];
   encoders: { name: string; engine: string; codec: string; capability: string; presets: string[]; default_preset: string }[];
 }
+export type WebhookWire = z.infer<typeof webhookSchema>;
+export type WebhookCreated = z.infer<typeof webhookWithSecretSchema>;
+export type WebhookList = z.infer<typeof webhookListSchema>;
+export type WebhookTest = z.infer<typeof webhookTestSchema>;
 export type ListQuery = Partial<Record<'status' | 'queue' | 'priority' | 'scenario' | 'node' | 'limit' | 'page_token', string>>;
 
 /** The API, typed. Every non-2xx answer becomes an ApiError carrying the API's own message. */
@@ -82,6 +87,18 @@ export class MasterApi {
   }
   scenarios(): Promise<Catalogue> {
     return this.call('GET', '/scenarios');
+  }
+  createWebhook(body: z.input<typeof createWebhookSchema>): Promise<WebhookCreated> {
+    return this.call('POST', '/webhooks', body);
+  }
+  listWebhooks(): Promise<WebhookList> {
+    return this.call('GET', '/webhooks');
+  }
+  removeWebhook(id: string): Promise<WebhookWire> {
+    return this.call('DELETE', `/webhooks/${encodeURIComponent(id)}`);
+  }
+  testWebhook(id: string): Promise<WebhookTest> {
+    return this.call('POST', `/webhooks/${encodeURIComponent(id)}/test`);
   }
 }
 

@@ -12,8 +12,8 @@ import type { JobState } from './job-state';
 
 const { handOffJobEvents } = proxyLocalActivities<WebhookHandOffActivities>({
   startToCloseTimeout: '10 seconds',
-  // Temporal away: keep trying (the job goes on meanwhile)
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+  // Temporal away: keep trying for minutes (the job goes on meanwhile), then log and go on
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
 });
 
 export interface JobNotifier {
