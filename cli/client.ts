@@ -49,7 +49,11 @@ export class MasterApi {
   constructor(readonly transport: Transport) {}
 
   private async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
-    const r = await this.transport.send(method, path, body);
+    return this.answer<T>(await this.transport.send(method, path, body));
+  }
+
+  /** A 2xx answer's body; any other, an ApiError carrying the API's own message. */
+  private answer<T>(r: TransportResponse): T {
     if (r.status >= 200 && r.status < 300) return r.body as T;
     const message = (r.body as { error?: unknown } | undefined)?.error;
     const retryAfter = r.headers['retry-after'];
@@ -58,6 +62,13 @@ export class MasterApi {
 
   createJob(body: Partial<CreateJobBody>): Promise<JobWire> {
     return this.call('POST', '/jobs', body);
+  }
+  /** The created job, and the secret of its own webhook_url when it has one (answered once, in a header). */
+  async createJobAnswer(body: Partial<CreateJobBody>): Promise<{ job: JobWire; webhookSecret?: string }> {
+    const r = await this.transport.send('POST', '/jobs', body);
+    const job = this.answer<JobWire>(r);
+    const secret = r.headers['webhook-secret'];
+    return secret ? { job, webhookSecret: secret } : { job };
   }
   getJob(id: string): Promise<JobWire> {
     return this.call('GET', `/jobs/${encodeURIComponent(id)}`);
