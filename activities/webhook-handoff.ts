@@ -1,9 +1,13 @@
 /**
  * The hand-off of a job's events (a local activity of the job workflow, wherever it runs): it
- * matches them against the subscriptions (read from the registry, shared for a second so a burst
- * of jobs asks once) and the job's own webhook_url, and signal-with-starts the job's delivery
- * workflow with the ones someone wants. It asks Temporal only, never a receiver: a hand-off takes
- * milliseconds whatever the receivers do.
+ * matches them against the subscriptions and the job's own webhook_url, and signal-with-starts the
+ * job's delivery workflow with the ones someone wants. It asks Temporal only, never a receiver: a
+ * hand-off takes milliseconds whatever the receivers do.
+ *
+ * The subscriptions come from a registry read that started after the newest event's change, so a
+ * subscription gets every change made after it was created (within the clock difference between
+ * Temporal and this process). Hand-offs share reads: one started after their changes serves them
+ * all, so a burst of jobs costs a few reads, not one each.
  */
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -12,9 +16,6 @@ import { jobEventsSignal, webhooksQuery } from '../domain/messages';
 import { ORCHESTRATION_QUEUE } from '../domain/queues';
 import { JOB_URL_TARGET, WEBHOOK_REGISTRY_WORKFLOW_ID, wants, webhookDeliveriesWorkflowId, type HandOffRequest, type JobEventsBatch, type WebhookSubscription } from '../domain/webhooks';
 import type { webhookDeliveries } from '../workflows';
-
-/** Subscriptions read within this age are reused: a new one sees the changes from about a second after its creation. */
-export const SUBSCRIPTIONS_CACHE_MS = 1_000;
 
 type ActivityClient = Context['client'];
 
@@ -29,18 +30,22 @@ export async function readSubscriptions(client: ActivityClient): Promise<Webhook
 }
 
 export function createWebhookHandOffActivities(): WebhookHandOffActivities {
-  let cached: { at: number; value: Promise<WebhookSubscription[]> } | undefined;
-  const subscriptions = (client: ActivityClient) => {
-    if (cached && Date.now() - cached.at < SUBSCRIPTIONS_CACHE_MS) return cached.value;
-    const value = readSubscriptions(client);
-    cached = { at: Date.now(), value };
-    value.catch(() => (cached = undefined));
-    return value;
+  /** the latest read (in flight or done) and when it started */
+  let latest: { startedAt: number; value: Promise<WebhookSubscription[]> } | undefined;
+  const subscriptionsAfter = (client: ActivityClient, changedAt: number) => {
+    if (latest && latest.startedAt >= changedAt) return latest.value;
+    const read = { startedAt: Date.now(), value: readSubscriptions(client) };
+    latest = read;
+    read.value.catch(() => {
+      if (latest === read) latest = undefined;
+    });
+    return read.value;
   };
   return {
     async handOffJobEvents(req: HandOffRequest): Promise<number> {
       const client = Context.current().client;
-      const subs = await subscriptions(client);
+      const changedAt = Math.max(...req.events.map((e) => Date.parse(e.timestamp)));
+      const subs = await subscriptionsAfter(client, changedAt);
       const batch: JobEventsBatch = {
         events: req.events.map((e) => ({
           ...e,

@@ -14,7 +14,7 @@ export const WEBHOOK_DELIVERIES_PREFIX = 'webhooks-job-';
 export const webhookDeliveriesWorkflowId = (jobId: string): string => WEBHOOK_DELIVERIES_PREFIX + jobId;
 
 /** Deliveries run here: only masters poll it (they hold the settings and the secret key). */
-export const WEBHOOK_QUEUE = 'ffrtmp-webhooks';
+export const WEBHOOK_QUEUE = 'ffrtmp-webhook-deliveries';
 
 export const JOB_EVENT_TYPES = JOB_STATUSES.map((s) => `job.${s}` as const);
 export type JobEventType = (typeof JOB_EVENT_TYPES)[number];

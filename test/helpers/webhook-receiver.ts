@@ -57,6 +57,13 @@ export class WebhookReceiver {
     p.secrets.push(secret);
   }
 
+  /** Replaces a path's secrets: only these verify from now on. */
+  onlySecrets(path: string, secrets: string[]): void {
+    const p = this.paths.get(path);
+    if (!p) throw new Error(`no route ${path}`);
+    p.secrets = [...secrets];
+  }
+
   /** Answers every hanging request with `status`. */
   release(status = 200): void {
     for (const res of this.hanging) res.writeHead(status).end();

@@ -126,6 +126,29 @@ describe('webhooks: durable, signed job notifications', function () {
       assert.equal(bySub.body.deliveries.filter((d) => d.job_id === job.id).length, expected.length);
     });
 
+    it('a rotated secret signs at once, beside the old one during the grace period, alone after it', async () => {
+      const id = subs[0]!;
+      const rotated = await master.api.post<{ secret: string; secret_version: number; previous_secret: { version: number; valid_until: string } }>(`/webhooks/${id}/rotate`, { grace_seconds: 600 });
+      assert.equal(rotated.status, 200, rotated.text);
+      assert.equal(rotated.body.secret_version, 2);
+      assert.equal(rotated.body.previous_secret.version, 1);
+      assert.match(rotated.body.secret, /^whsec_/);
+      // only the new secret verifies here now
+      receiver.onlySecrets('/all', [rotated.body.secret]);
+      const job = (await master.api.post<JobView>('/jobs', SHORT_JOB)).body;
+      const first = await waitFor('job.queued under the new secret', () => receiver.at('/all', job.id).find((r) => r.type === 'job.queued'));
+      assert.ok(first.verified);
+      assert.equal(first.signatures, 2, 'the old secret signs too, during the grace period');
+      const again = await master.api.post<{ secret: string }>(`/webhooks/${id}/rotate`, { grace_seconds: 0 });
+      receiver.onlySecrets('/all', [again.body.secret]);
+      const next = (await master.api.post<JobView>('/jobs', SHORT_JOB)).body;
+      const lone = await waitFor('job.queued after a rotation without grace', () => receiver.at('/all', next.id).find((r) => r.type === 'job.queued'));
+      assert.ok(lone.verified);
+      assert.equal(lone.signatures, 1);
+      assert.doesNotMatch((await master.api.get(`/webhooks/${id}`)).text, /whsec_/);
+      await jobStatus(master.api, next.id, ['completed'], 90_000);
+    });
+
     it('a receiver that answers 500 three times, then 200: retried with growing waits, every attempt recorded', async () => {
       receiver.route('/flaky', (n) => (n < 3 ? 500 : 200));
       const id = await subscribe(master.api, receiver, '/flaky', { events: ['job.queued'] });
