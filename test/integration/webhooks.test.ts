@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import type { JobView } from '../../domain/job';
 import type { DeliveryRecord } from '../../domain/webhooks';
 import { freePort } from '../../lib/dev-server';
+import { ffrtmp } from '../helpers/cli';
 import { startWorker, type WorkerAgent } from '../helpers/cluster';
 import { jobStatus } from '../helpers/jobs';
-import { spawnMaster, startTestMaster, type ApiClient, type MasterProcess, type TestMaster } from '../helpers/master';
+import { TEST_KEY, spawnMaster, startTestMaster, type ApiClient, type MasterProcess, type TestMaster } from '../helpers/master';
 import { waitFor } from '../helpers/wait';
 import { WebhookReceiver, firstArrivals } from '../helpers/webhook-receiver';
 
@@ -229,6 +230,70 @@ describe('webhooks: durable, signed job notifications', function () {
       }, { timeoutMs: 60_000 });
       const answered = firstArrivals(receiver.at('/hang', job.id).filter((r) => r.answer === 200));
       assert.deepEqual(answered.map((r) => r.type), typesOf(done), 'in order');
+    });
+  });
+
+  describe('a delivery that fails for good; test events; the CLI', () => {
+    let master: TestMaster;
+    before(async () => {
+      master = await startTestMaster({ ...WEBHOOK_ENV, FFRTMP_WEBHOOK_GIVE_UP_SECONDS: '2' });
+    });
+    after(() => master?.stop());
+
+    it('is marked failed after its time is up, and a re-send delivers it', async () => {
+      let up = false;
+      receiver.route('/late', () => (up ? 200 : 500));
+      const id = await subscribe(master.api, receiver, '/late', { events: ['job.queued'] });
+      try {
+        const job = (await master.api.post<JobView>('/jobs', SHORT_JOB)).body;
+        const [failed] = await waitFor('failed for good', async () => {
+          const l = await deliveriesOf(master.api, job.id, id);
+          return l[0]?.status === 'failed' ? l : undefined;
+        });
+        assert.match(failed!.error ?? '', /^gave up after \d+ attempt\(s\) in \d+ s: answered 500$/);
+        assert.ok(failed!.attempts.length >= 2);
+        const eventId = `msg_${job.id}_0`;
+        up = true;
+        const resent = await master.api.post<DeliveryRecord>(`/webhooks/${id}/deliveries/${eventId}/resend`);
+        assert.equal(resent.status, 200, resent.text);
+        assert.equal(resent.body.status, 'pending');
+        await waitFor('delivered after the re-send', async () => (await deliveriesOf(master.api, job.id, id))[0]?.status === 'delivered');
+        const again = await master.api.post(`/webhooks/${id}/deliveries/${eventId}/resend`);
+        assert.equal(again.status, 409, again.text);
+        const none = await master.api.post(`/webhooks/${id}/deliveries/msg_${job.id}_99/resend`);
+        assert.equal(none.status, 404, none.text);
+        await jobStatus(master.api, job.id, ['completed'], 90_000);
+      } finally {
+        await master.api.delete(`/webhooks/${id}`);
+      }
+    });
+
+    it('ffrtmp webhooks add, list, test and remove', async () => {
+      receiver.route('/cli');
+      const env = { FFMPEG_RTMP_API_KEY: TEST_KEY, FFRTMP_MASTER_URL: master.url };
+      const add = await ffrtmp(['-o', 'json', 'webhooks', 'add', receiver.url('/cli'), '--events', 'job.completed,job.failed', '--queue', 'live'], { env });
+      assert.equal(add.code, 0, add.stderr);
+      const created = JSON.parse(add.stdout) as { id: string; secret: string; events: string[]; queues: string[] };
+      assert.deepEqual([created.events, created.queues], [['job.completed', 'job.failed'], ['live']]);
+      receiver.secret('/cli', created.secret);
+      const list = await ffrtmp(['webhooks', 'list'], { env });
+      assert.equal(list.code, 0, list.stderr);
+      assert.ok(list.stdout.includes(created.id) && list.stdout.includes('queue=live'), list.stdout);
+      assert.ok(!list.stdout.includes('whsec_'));
+      const test = await ffrtmp(['webhooks', 'test', created.id], { env });
+      assert.equal(test.code, 0, test.stderr);
+      assert.match(test.stdout, /^delivered msg_test_[0-9a-f-]+: 200 in \d+ ms\n$/);
+      const got = receiver.at('/cli').at(-1)!;
+      assert.ok(got.verified && got.type === 'webhook.test');
+      receiver.route('/cli', () => 503);
+      const refused = await ffrtmp(['webhooks', 'test', created.id], { env });
+      assert.equal(refused.code, 1, refused.stdout);
+      assert.match(refused.stdout, /^not delivered msg_test_[0-9a-f-]+: answered 503\n$/);
+      const rm = await ffrtmp(['webhooks', 'remove', created.id], { env });
+      assert.equal(rm.code, 0, rm.stderr);
+      assert.equal((await master.api.get(`/webhooks/${created.id}`)).status, 404);
+      const gone = await ffrtmp(['webhooks', 'remove', created.id], { env });
+      assert.equal(gone.code, 4, gone.stderr);
     });
   });
 
