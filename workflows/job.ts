@@ -59,7 +59,8 @@ export async function transcodeJob(input: JobWorkflowInput): Promise<JobView> {
 
   await CancellationScope.nonCancellable(() => runJob(job));
   await condition(allHandlersFinished);
-  if (notifier) await notifier.drained();
+  // a Temporal cancellation request canceled the root scope: the last hand-off still goes out
+  if (notifier) await CancellationScope.nonCancellable(() => notifier.drained());
   upsertMemo({ [VIEW_MEMO]: job.view() });
 
   if (job.status === 'failed' || job.status === 'timed_out') {
