@@ -57,6 +57,10 @@ export class WebhookReceiver {
     p.secrets.push(secret);
   }
 
+  secretsOf(path: string): string[] {
+    return [...(this.paths.get(path)?.secrets ?? [])];
+  }
+
   /** Replaces a path's secrets: only these verify from now on. */
   onlySecrets(path: string, secrets: string[]): void {
     const p = this.paths.get(path);

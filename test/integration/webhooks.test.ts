@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import type { JobView } from '../../domain/job';
-import type { DeliveryRecord } from '../../domain/webhooks';
+import { WEBHOOK_REGISTRY_WORKFLOW_ID, webhookDeliveriesWorkflowId, type DeliveryRecord } from '../../domain/webhooks';
 import { freePort } from '../../lib/dev-server';
 import { ffrtmp } from '../helpers/cli';
-import { startWorker, type WorkerAgent } from '../helpers/cluster';
+import { cluster, startWorker, type WorkerAgent } from '../helpers/cluster';
 import { jobStatus } from '../helpers/jobs';
 import { TEST_KEY, spawnMaster, startTestMaster, type ApiClient, type MasterProcess, type TestMaster } from '../helpers/master';
 import { waitFor } from '../helpers/wait';
@@ -35,6 +35,14 @@ async function deliveriesOf(api: ApiClient, jobId: string, target?: string): Pro
   const r = await api.get<{ deliveries: DeliveryRecord[] }>(`/jobs/${jobId}/webhooks`);
   assert.equal(r.status, 200, r.text);
   return r.body.deliveries.filter((d) => target === undefined || d.target === target);
+}
+
+/** Every string and payload (decoded as UTF-8) of a history, joined: what anyone reading it sees. */
+function textOf(v: unknown): string {
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+  if (Array.isArray(v)) return v.map(textOf).join('\n');
+  if (v && typeof v === 'object') return Object.values(v).map(textOf).join('\n');
+  return String(v);
 }
 
 const typesOf = (v: JobView) => v.state_transitions.map((t) => `job.${t.to}`);
@@ -125,6 +133,15 @@ describe('webhooks: durable, signed job notifications', function () {
       const bySub = await master.api.get<{ deliveries: DeliveryRecord[] }>(`/webhooks/${subs[0]}/deliveries`);
       assert.equal(bySub.status, 200, bySub.text);
       assert.equal(bySub.body.deliveries.filter((d) => d.job_id === job.id).length, expected.length);
+
+      // no secret in Temporal: not in the registry's history, nor in the job's or its deliveries' (memo and search attributes included)
+      const { client } = await cluster();
+      for (const wf of [WEBHOOK_REGISTRY_WORKFLOW_ID, webhookDeliveriesWorkflowId(job.id), `job-${job.id}`]) {
+        const history = textOf(await client.workflow.getHandle(wf).fetchHistory());
+        assert.ok(history.includes(receiver.url('/')), `${wf}: its payloads were read (they name the receiver)`);
+        assert.ok(!history.includes('whsec_'), `${wf}: no secret in its history`);
+        for (const s of [secret!, ...receiver.secretsOf('/all')]) assert.ok(!history.includes(s.slice(6)), `${wf}: no secret's bytes in its history`);
+      }
     });
 
     it('a rotated secret signs at once, beside the old one during the grace period, alone after it', async () => {
@@ -322,6 +339,7 @@ describe('webhooks: durable, signed job notifications', function () {
       assert.match(d!.attempts[0]!.error ?? '', /attempt lost/);
       assert.equal(d!.attempts.at(-1)!.status_code, 200);
       assert.ok(receiver.at('/kill', job.id).every((r) => r.verified && r.id === `msg_${job.id}_0`));
+      assert.ok(!master.logs.some((l) => l.includes('whsec_')), 'no secret in the logs');
       await jobStatus(master.api, job.id, ['completed'], 90_000);
     });
   });
