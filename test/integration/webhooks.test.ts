@@ -8,7 +8,7 @@ import type { JobView } from '../../domain/job';
 import { WEBHOOK_REGISTRY_WORKFLOW_ID, webhookDeliveriesWorkflowId, type DeliveryRecord } from '../../domain/webhooks';
 import { freePort } from '../../lib/dev-server';
 import { ffrtmp } from '../helpers/cli';
-import { cluster, startWorker, type WorkerAgent } from '../helpers/cluster';
+import { cluster, restartTemporal, startWorker, type WorkerAgent } from '../helpers/cluster';
 import { jobStatus } from '../helpers/jobs';
 import { TEST_KEY, spawnMaster, startTestMaster, type ApiClient, type MasterProcess, type TestMaster } from '../helpers/master';
 import { waitFor } from '../helpers/wait';
@@ -247,6 +247,34 @@ describe('webhooks: durable, signed job notifications', function () {
       }, { timeoutMs: 60_000 });
       const answered = firstArrivals(receiver.at('/hang', job.id).filter((r) => r.answer === 200));
       assert.deepEqual(answered.map((r) => r.type), typesOf(done), 'in order');
+    });
+  });
+
+  describe('Temporal restarted mid-delivery', () => {
+    let master: TestMaster;
+    before(async () => {
+      master = await startTestMaster(WEBHOOK_ENV);
+    });
+    after(() => master?.stop());
+
+    it('a pending delivery goes on after Temporal comes back, in order', async () => {
+      let up = false;
+      receiver.route('/outage', () => (up ? 200 : 500));
+      const id = await subscribe(master.api, receiver, '/outage', { events: ['job.queued', 'job.completed'] });
+      try {
+        const job = (await master.api.post<JobView>('/jobs', SHORT_JOB)).body;
+        await waitFor('a failed attempt before the outage', async () => ((await deliveriesOf(master.api, job.id, id))[0]?.attempts.length ?? 0) >= 1);
+        await restartTemporal();
+        up = true;
+        const list = await waitFor('both delivered after the restart', async () => {
+          const l = await deliveriesOf(master.api, job.id, id).catch(() => []);
+          return l.length === 2 && l.every((d) => d.status === 'delivered') ? l : undefined;
+        }, { timeoutMs: 90_000, intervalMs: 500 });
+        assert.ok(list[0]!.attempts.length >= 2 && list[0]!.attempts[0]!.status_code === 500);
+        assert.deepEqual(firstArrivals(receiver.at('/outage', job.id).filter((r) => r.answer === 200)).map((r) => r.type), ['job.queued', 'job.completed']);
+      } finally {
+        await master.api.delete(`/webhooks/${id}`);
+      }
     });
   });
 
