@@ -7,6 +7,7 @@ import { temporal } from '@temporalio/proto';
 import type { OrchestrationActivities } from '../domain/activities';
 import { CAPABILITIES, type Capability } from '../domain/encoders';
 import { encodeQueue } from '../domain/queues';
+import { createWebhookHandOffActivities } from './webhook-handoff';
 
 /** A worker long-polls for up to a minute; one seen more recently than this is live. */
 export const LIVE_POLLER_WINDOW_MS = 70_000;
@@ -17,6 +18,7 @@ const CACHE_MS = 2_000;
 export function createOrchestrationActivities(): OrchestrationActivities {
   let cached: { at: number; value: Promise<Capability[]> } | undefined;
   return {
+    ...createWebhookHandOffActivities(),
     liveCapabilities(): Promise<Capability[]> {
       if (cached && Date.now() - cached.at < CACHE_MS) return cached.value;
       const value = ask(Context.current().client);

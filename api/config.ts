@@ -10,6 +10,7 @@ import { DEFAULT_RESOLVE_CONTEXT, type ResolveContext } from '../domain/resolve'
 import { envBool, envPort, envSeconds, parseEnv } from '../lib/env-config';
 import { temporalEnvShape, temporalSettings, type TemporalSettings } from '../lib/temporal';
 import { DEFAULT_WORKFLOW_CACHE } from '../workers/orchestration-worker';
+import type { WebhookSettings } from '../lib/webhook-send';
 
 const bool = envBool;
 const port = envPort;
@@ -49,6 +50,17 @@ export const masterEnvSchema = z.object({
   FFRTMP_TLS_CERT: z.string().optional(),
   FFRTMP_TLS_KEY: z.string().optional(),
   FFRTMP_TLS_CLIENT_CA: z.string().optional(),
+  /** the key webhook secrets are derived from (every master the same); default: a key file in the data folder */
+  FFRTMP_WEBHOOK_SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** hosts webhooks may reach although they resolve to loopback or private addresses, comma-separated */
+  FFRTMP_WEBHOOK_ALLOW_HOSTS: z.string().default(''),
+  FFRTMP_WEBHOOK_TIMEOUT_SECONDS: positive.max(300).default(10),
+  FFRTMP_WEBHOOK_RETRY_BACKOFF_SECONDS: positive.default(5),
+  FFRTMP_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS: positive.default(3600),
+  FFRTMP_WEBHOOK_GIVE_UP_SECONDS: positive.default(86_400),
+  FFRTMP_WEBHOOK_ROTATION_GRACE_SECONDS: positive.default(86_400),
+  /** this master delivers webhooks (polls their queue) */
+  FFRTMP_WEBHOOK_DELIVERY: bool.default(true),
 });
 
 export interface MasterConfig {
@@ -70,6 +82,7 @@ export interface MasterConfig {
   /** workflows the orchestration worker keeps in memory between tasks */
   workflowCacheSize: number;
   tls: { cert?: string; key?: string; clientCa?: string };
+  webhooks: WebhookSettings;
 }
 
 export class ConfigError extends Error {}
@@ -134,6 +147,18 @@ export function loadMasterConfig(env: NodeJS.ProcessEnv = process.env): MasterCo
     runWorkflows: e.FFRTMP_RUN_WORKFLOWS,
     workflowCacheSize: e.FFRTMP_WORKFLOW_CACHE_SIZE,
     tls: { cert: e.FFRTMP_TLS_CERT, key: e.FFRTMP_TLS_KEY, clientCa: e.FFRTMP_TLS_CLIENT_CA },
+    webhooks: {
+      secretKey: lazily(() => e.FFRTMP_WEBHOOK_SECRET_KEY ?? keyFile(path.join(dataDir, 'webhook-key'), 'whkey_')),
+      allowHosts: e.FFRTMP_WEBHOOK_ALLOW_HOSTS.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+      policy: {
+        backoffMs: s(e.FFRTMP_WEBHOOK_RETRY_BACKOFF_SECONDS),
+        backoffMaxMs: s(e.FFRTMP_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS),
+        giveUpMs: s(e.FFRTMP_WEBHOOK_GIVE_UP_SECONDS),
+        attemptTimeoutMs: s(e.FFRTMP_WEBHOOK_TIMEOUT_SECONDS),
+      },
+      rotationGraceMs: s(e.FFRTMP_WEBHOOK_ROTATION_GRACE_SECONDS),
+      deliver: e.FFRTMP_WEBHOOK_DELIVERY,
+    },
   };
 }
 
@@ -147,12 +172,23 @@ function configured<T>(read: () => T): T {
 
 /** The embedded default's key: created once (mode 600) in the data folder, then reused. */
 function embeddedKey(file: string): string {
+  return keyFile(file, 'ffrtmp_');
+}
+
+/** A value computed on first use (a key file is written only by a master that needs it). */
+function lazily<T>(make: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => (value ??= { v: make() }).v;
+}
+
+/** A random key kept in a file (mode 600), created on first use, then reused. */
+function keyFile(file: string, prefix: string): string {
   if (existsSync(file)) {
     const key = readFileSync(file, 'utf8').trim();
     if (key.length >= 16) return key;
   }
   mkdirSync(path.dirname(file), { recursive: true });
-  const key = `ffrtmp_${randomBytes(24).toString('base64url')}`;
+  const key = `${prefix}${randomBytes(24).toString('base64url')}`;
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
   return key;
 }

@@ -11,6 +11,7 @@ import { CAPABILITIES } from '../domain/encoders';
 import { NODE_STATUSES } from '../domain/nodes';
 import { ORCHESTRATION_QUEUE, encodeQueue } from '../domain/queues';
 import { JOB_STATUSES, TERMINAL_STATUSES } from '../domain/states';
+import type { WebhookMetrics } from '../lib/webhook-send';
 
 const CACHE_MS = 2_000;
 
@@ -35,6 +36,8 @@ export interface MasterMetrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   rateLimited: Counter<'principal'>;
+  /** webhook attempts this master made, by outcome, and their latency */
+  webhooks?: WebhookMetrics;
 }
 
 export function createMasterMetrics(client: Client, temporalRequests?: Counter<'method'>): MasterMetrics {
@@ -147,6 +150,21 @@ export function createMasterMetrics(client: Client, temporalRequests?: Counter<'
       labelNames: ['principal'],
       registers: [registry],
     }),
+    webhooks: {
+      attempts: new Counter({
+        name: 'ffrtmp_webhook_deliveries_total',
+        help: 'Webhook delivery attempts this master made, by outcome (delivered, http_error, timeout, network_error, refused, gone)',
+        labelNames: ['outcome'],
+        registers: [registry],
+      }),
+      latency: new Histogram({
+        name: 'ffrtmp_webhook_delivery_duration_seconds',
+        help: 'Time from sending a webhook to its answer (or the attempt\'s end), by outcome',
+        labelNames: ['outcome'],
+        buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+        registers: [registry],
+      }),
+    },
   };
 }
 

@@ -37,7 +37,7 @@ function operation(route: RouteSpec, opts: DocumentOptions): Record<string, unkn
     in: 'path',
     required: true,
     schema: { type: 'string' },
-    description: m[1] === 'id' && route.tag === 'jobs' ? 'job uuid or sequence number' : 'node id',
+    description: m[1] === 'event_id' ? 'event id (the webhook-id header): msg_<job id>_<n>' : m[1] === 'id' && route.tag === 'jobs' ? 'job uuid or sequence number' : route.tag === 'webhooks' ? 'webhook id' : 'node id',
   }));
   if (route.query) {
     const qs = json(route.query, 'input', opts) as { properties?: Record<string, unknown>; required?: string[] };
@@ -88,7 +88,7 @@ function linksTo(resourcePath: string): Record<string, unknown> {
   return Object.fromEntries(
     targets.map((r) => [
       operationId(r).replace(/^./, (c) => c.toUpperCase()),
-      { operationId: operationId(r), parameters: { id: '$response.body#/id' }, description: `${r.method.toUpperCase()} ${openapiPath(r.path)} of the answered ${r.tag === 'jobs' ? 'job' : 'node'}` },
+      { operationId: operationId(r), parameters: { id: '$response.body#/id' }, description: `${r.method.toUpperCase()} ${openapiPath(r.path)} of the answered ${r.tag === 'jobs' ? 'job' : r.tag === 'webhooks' ? 'webhook' : 'node'}` },
     ]),
   );
 }

@@ -23,19 +23,24 @@ import {
   scenariosSchema,
 } from '../domain/api-schemas';
 import { ENCODERS } from '../domain/encoders';
+import type { JobView } from '../domain/job';
 import type { NodeRegistration } from '../domain/nodes';
 import { SCENARIO_GRAMMAR, listScenarios } from '../domain/scenarios';
 import { createJobSchema, gpuFeaturesOf, heartbeatSchema, jobBodyOf, listJobsQuerySchema, registerNodeSchema, safeText } from '../domain/schemas';
 import { ApiError, badRequest } from '../lib/errors';
 import { MAX_BATCH, type JobService } from '../lib/job-service';
 import type { NodeService } from '../lib/node-service';
+import type { WebhookService } from '../lib/webhook-service';
 import { STREAM_PAGE_MAX, type EventHub, type ServerEvent } from './events';
+import { WEBHOOK_ROUTES } from './webhook-routes';
 
 export interface RouteContext {
   jobs: JobService;
   nodes: NodeService;
   /** the master's event streams (absent where no master serves: the CLI's --via temporal) */
   events?: EventHub;
+  /** webhook subscriptions and deliveries (absent where no master serves: their secrets come from its key) */
+  webhooks?: WebhookService;
   health: () => Promise<z.infer<typeof healthSchema>>;
   openapi: () => unknown;
 }
@@ -73,7 +78,7 @@ export interface RouteSpec {
   /** express syntax: /jobs/:id */
   path: string;
   summary: string;
-  tag: 'jobs' | 'nodes' | 'meta';
+  tag: 'jobs' | 'nodes' | 'webhooks' | 'meta';
   auth: boolean;
   body?: z.ZodType;
   /** true when a JSON body is optional (control actions) */
@@ -120,6 +125,9 @@ export function idempotencyKeyOf(req: RouteRequest): string | undefined {
   if (!check.success) throw badRequest(`${IDEMPOTENCY_KEY_HEADER} header: ${check.error.issues[0]?.message ?? 'invalid'}`);
   return check.data;
 }
+
+/** Response header of POST /jobs with parameters.webhook_url: the job's own signing secret. */
+export const WEBHOOK_SECRET_HEADER = 'Webhook-Secret';
 
 const controlBody = z.object({ reason: safeText(500, 0).describe('why, for the job\'s state transitions').optional() }).strict();
 
@@ -228,19 +236,29 @@ export const ROUTES: RouteSpec[] = [
             description: 'true when the answer is the job an earlier request with the same Idempotency-Key created (absent otherwise)',
             schema: z.literal('true'),
           },
+          [WEBHOOK_SECRET_HEADER]: {
+            description: "with parameters.webhook_url: the secret (whsec_…) the job's own deliveries are signed with",
+            schema: z.string(),
+          },
         },
       },
       400: ok(`${COMMON_400}, or a malformed ${IDEMPOTENCY_KEY_HEADER} header`, errorSchema),
-      422: ok(`the ${IDEMPOTENCY_KEY_HEADER} was used by this caller with a different request body`, errorSchema),
+      422: ok(`the ${IDEMPOTENCY_KEY_HEADER} was used by this caller with a different request body, or parameters.webhook_url may not receive webhooks (it does not resolve, or resolves to a private address the master does not allow)`, errorSchema),
     },
     handler: async (req, ctx) => {
       const b = jobBodyOf(req.body as z.infer<typeof createJobSchema>);
       const key = idempotencyKeyOf(req);
-      if (key === undefined) return { status: 201, body: jobWire(await ctx.jobs.create(b)) };
+      if (b.parameters.webhook_url) await ctx.webhooks?.checkUrl(b.parameters.webhook_url, 'parameters.webhook_url');
+      const withSecret = (job: JobView, headers: Record<string, string>) =>
+        b.parameters.webhook_url && ctx.webhooks ? { ...headers, [WEBHOOK_SECRET_HEADER]: ctx.webhooks.jobSecret(job.id) } : headers;
+      if (key === undefined) {
+        const job = await ctx.jobs.create(b);
+        return { status: 201, body: jobWire(job), headers: withSecret(job, {}) };
+      }
       // the same key from two callers names two jobs: the principal id is part of the job id
       const { job, replayed } = await ctx.jobs.createIdempotent(b, { principal: req.principal, key });
       const headers: Record<string, string> = replayed ? { [IDEMPOTENT_REPLAYED_HEADER]: 'true' } : {};
-      return { status: 201, body: jobWire(job), headers };
+      return { status: 201, body: jobWire(job), headers: withSecret(job, headers) };
     },
   },
   {
@@ -408,6 +426,7 @@ export const ROUTES: RouteSpec[] = [
       return { status: 200, body: answer };
     },
   },
+  ...WEBHOOK_ROUTES,
 ];
 
 /** Statuses any route may answer with, besides its own. */

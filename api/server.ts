@@ -14,7 +14,10 @@ import { createLogger, type Logger } from '../lib/logger';
 import { installSdkRuntime } from '../lib/sdk-runtime';
 import { NodeService } from '../lib/node-service';
 import { connectionOptions } from '../lib/temporal';
-import { orchestrationWorkerOptions } from '../workers/orchestration-worker';
+import { WEBHOOK_QUEUE } from '../domain/webhooks';
+import { WebhookService } from '../lib/webhook-service';
+import type { WebhookMetrics } from '../lib/webhook-send';
+import { orchestrationWorkerOptions, webhookWorkerOptions } from '../workers/orchestration-worker';
 import { heapSizingWarning, sizeWorkflowThreadHeap } from '../lib/master-memory';
 import { createApp } from './app';
 import { EventHub } from './events';
@@ -34,18 +37,25 @@ export interface RunningMaster {
   stop(): Promise<void>;
 }
 
-/** Runs the orchestration worker, reconnecting while Temporal is away. */
-function runOrchestrationWorker(config: MasterConfig, logger: Logger): { stop(): Promise<void> } {
+/**
+ * Runs the master's Temporal workers — the orchestration worker (unless FFRTMP_RUN_WORKFLOWS=false)
+ * and the webhook deliveries (unless FFRTMP_WEBHOOK_DELIVERY=false) — reconnecting while Temporal
+ * is away.
+ */
+function runOrchestrationWorker(config: MasterConfig, logger: Logger, webhookMetrics?: WebhookMetrics): { stop(): Promise<void> } {
   let stopped = false;
-  let worker: Worker | undefined;
+  let workers: Worker[] = [];
   const loop = (async () => {
     while (!stopped) {
       try {
         const connection = await NativeConnection.connect(connectionOptions(config.temporal));
-        worker = await Worker.create(orchestrationWorkerOptions(connection, config.temporal.namespace, `master@${process.pid}`, config.workflowCacheSize));
+        const identity = `master@${process.pid}`;
+        workers = [];
+        if (config.runWorkflows) workers.push(await Worker.create(orchestrationWorkerOptions(connection, config.temporal.namespace, identity, config.workflowCacheSize)));
+        if (config.webhooks.deliver) workers.push(await Worker.create(webhookWorkerOptions(connection, config.temporal.namespace, identity, config.webhooks, webhookMetrics)));
         if (stopped) break;
-        logger.info({ task_queue: ORCHESTRATION_QUEUE }, 'orchestration worker polling');
-        await worker.run();
+        logger.info({ task_queues: [...(config.runWorkflows ? [ORCHESTRATION_QUEUE] : []), ...(config.webhooks.deliver ? [WEBHOOK_QUEUE] : [])] }, 'orchestration worker polling');
+        await Promise.all(workers.map((w) => w.run()));
         await connection.close();
       } catch (err) {
         if (stopped) break;
@@ -57,7 +67,7 @@ function runOrchestrationWorker(config: MasterConfig, logger: Logger): { stop():
   return {
     async stop() {
       stopped = true;
-      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await loop;
     },
   };
@@ -93,7 +103,8 @@ export async function startMaster(
     }
   };
 
-  const ctx = { jobs, nodes, events: new EventHub(jobs), health, openapi: () => openapi };
+  const webhooks = new WebhookService(client, config.webhooks, metrics.webhooks);
+  const ctx = { jobs, nodes, webhooks, events: new EventHub(jobs), health, openapi: () => openapi };
   const gate = new Gate({
     logger,
     apiKeys: config.apiKeys,
@@ -117,7 +128,7 @@ export async function startMaster(
     server.listen(config.port, config.host, () => resolve());
   });
   const metricsServer = await serveMetrics(metrics.registry, config.metricsHost, config.metricsPort);
-  const orchestration = config.runWorkflows ? runOrchestrationWorker(config, logger) : undefined;
+  const orchestration = config.runWorkflows || config.webhooks.deliver ? runOrchestrationWorker(config, logger, metrics.webhooks) : undefined;
 
   const scheme = tls ? 'https' : 'http';
   logger.info(

@@ -6,7 +6,8 @@
  */
 import type { z } from 'zod';
 import type { JobWire, NodeWire, jobListSchema, jobLogsSchema } from '../domain/api-schemas';
-import type { CreateJobBody } from '../domain/schemas';
+import type { CreateJobBody, createWebhookSchema } from '../domain/schemas';
+import type { webhookListSchema, webhookSchema, webhookTestSchema, webhookWithSecretSchema } from '../domain/webhook-schemas';
 import type { ControlAction } from '../domain/states';
 import { ApiError } from '../lib/errors';
 import { HttpClient, TlsFileError, type StreamEvent } from '../lib/http-client';
@@ -37,6 +38,10 @@ export interface Catalogue {
   presets: { name: string; width: number; height: number; fps: number; codec: string; bitrate_kbps: number }[];
   encoders: { name: string; engine: string; codec: string; capability: string; presets: string[]; default_preset: string }[];
 }
+export type WebhookWire = z.infer<typeof webhookSchema>;
+export type WebhookCreated = z.infer<typeof webhookWithSecretSchema>;
+export type WebhookList = z.infer<typeof webhookListSchema>;
+export type WebhookTest = z.infer<typeof webhookTestSchema>;
 export type ListQuery = Partial<Record<'status' | 'queue' | 'priority' | 'scenario' | 'node' | 'limit' | 'page_token', string>>;
 
 /** The API, typed. Every non-2xx answer becomes an ApiError carrying the API's own message. */
@@ -44,7 +49,11 @@ export class MasterApi {
   constructor(readonly transport: Transport) {}
 
   private async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
-    const r = await this.transport.send(method, path, body);
+    return this.answer<T>(await this.transport.send(method, path, body));
+  }
+
+  /** A 2xx answer's body; any other, an ApiError carrying the API's own message. */
+  private answer<T>(r: TransportResponse): T {
     if (r.status >= 200 && r.status < 300) return r.body as T;
     const message = (r.body as { error?: unknown } | undefined)?.error;
     const retryAfter = r.headers['retry-after'];
@@ -53,6 +62,13 @@ export class MasterApi {
 
   createJob(body: Partial<CreateJobBody>): Promise<JobWire> {
     return this.call('POST', '/jobs', body);
+  }
+  /** The created job, and the secret of its own webhook_url when it has one (answered once, in a header). */
+  async createJobAnswer(body: Partial<CreateJobBody>): Promise<{ job: JobWire; webhookSecret?: string }> {
+    const r = await this.transport.send('POST', '/jobs', body);
+    const job = this.answer<JobWire>(r);
+    const secret = r.headers['webhook-secret'];
+    return secret ? { job, webhookSecret: secret } : { job };
   }
   getJob(id: string): Promise<JobWire> {
     return this.call('GET', `/jobs/${encodeURIComponent(id)}`);
@@ -82,6 +98,18 @@ export class MasterApi {
   }
   scenarios(): Promise<Catalogue> {
     return this.call('GET', '/scenarios');
+  }
+  createWebhook(body: z.input<typeof createWebhookSchema>): Promise<WebhookCreated> {
+    return this.call('POST', '/webhooks', body);
+  }
+  listWebhooks(): Promise<WebhookList> {
+    return this.call('GET', '/webhooks');
+  }
+  removeWebhook(id: string): Promise<WebhookWire> {
+    return this.call('DELETE', `/webhooks/${encodeURIComponent(id)}`);
+  }
+  testWebhook(id: string): Promise<WebhookTest> {
+    return this.call('POST', `/webhooks/${encodeURIComponent(id)}/test`);
   }
 }
 

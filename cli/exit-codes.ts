@@ -5,7 +5,7 @@
  */
 export const EXIT = {
   ok: 0,
-  /** --wait / jobs watch: the job ended failed, timed_out or canceled */
+  /** --wait / jobs watch: the job ended failed, timed_out or canceled; webhooks test: not delivered */
   jobFailed: 1,
   usage: 2,
   auth: 3,
@@ -20,7 +20,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export const EXIT_CODES_HELP = `
 Exit codes:
   0  success
-  1  the job ended failed, timed_out or canceled (--wait, jobs watch)
+  1  the job ended failed, timed_out or canceled (--wait, jobs watch); the test event was not delivered (webhooks test)
   2  usage: unknown command or option, invalid value, bad config file, request refused as invalid (400)
   3  authentication refused (401, 403): no or wrong API key and no valid client certificate
   4  not found (404): no such job or node

@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { ApiError } from '../lib/errors';
 import { registerJobs } from './commands/jobs';
 import { registerNodes } from './commands/nodes';
+import { registerWebhooks } from './commands/webhooks';
 import { registerScenarios } from './commands/scenarios';
 import { defaultHome } from './config';
 import { CliError, EXIT, EXIT_CODES_HELP, exitCodeForStatus } from './exit-codes';
@@ -55,6 +56,7 @@ export function buildProgram(rt: Runtime): Command {
   program.addHelpText('afterAll', EXIT_CODES_HELP);
   registerJobs(program, rt);
   registerNodes(program, rt);
+  registerWebhooks(program, rt);
   registerScenarios(program, rt);
   return program;
 }

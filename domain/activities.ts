@@ -4,6 +4,7 @@
  */
 import type { Capability } from './encoders';
 import type { Confidence, EncodeResult, EncodeSpec, JobOutput } from './job';
+import type { AttemptResult, DeliverRequest, HandOffRequest } from './webhooks';
 
 export interface EncodeRequest {
   jobId: string;
@@ -53,7 +54,18 @@ export interface NodeControlActivities {
 }
 
 /** Light activities on the orchestration queue (run as local activities by the workflow). */
-export interface OrchestrationActivities {
+export interface OrchestrationActivities extends WebhookHandOffActivities {
   /** capabilities whose encode queues live workers poll right now */
   liveCapabilities(): Promise<Capability[]>;
+}
+
+/** The hand-off of job events, one of the orchestration activities. */
+export interface WebhookHandOffActivities {
+  /** hands a job's new events to its delivery workflow (signal-with-start) when anyone wants them; how many targets */
+  handOffJobEvents(req: HandOffRequest): Promise<number>;
+}
+
+/** One webhook delivery attempt, on the masters' webhook queue. */
+export interface WebhookDeliveryActivities {
+  deliverWebhook(req: DeliverRequest): Promise<AttemptResult>;
 }

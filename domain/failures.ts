@@ -34,6 +34,11 @@ export const FAILURE = {
   // ---- the node entity
   /** an update for a node that never registered: the API answers 404 */
   nodeNotRegistered: 'NotFound',
+  // ---- webhooks (the registry, a job's deliveries)
+  /** no such subscription, or no such delivery: the API answers 404 */
+  webhookNotFound: 'WebhookNotFound',
+  /** a re-send of a delivery that is not failed: the API answers 409 */
+  webhookConflict: 'WebhookConflict',
 } as const;
 
 export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];

@@ -39,6 +39,8 @@ export interface JobParameters {
   max_retries?: number;
   hardware?: HardwarePolicy;
   audio?: boolean;
+  /** this job's own webhook: every state change is posted there (docs/API.md, Webhooks) */
+  webhook_url?: string;
 }
 
 export interface JobRequest {

@@ -6,6 +6,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { JobView, JobWorkflowInput } from './job';
 import type { HeartbeatAnswer, NodeLoad, NodeRegistration, NodeView } from './nodes';
+import type { DeliveryRecord, JobEventsBatch, WebhookDeliveriesInput, WebhookSubscription } from './webhooks';
 
 export const viewQuery = defineQuery<JobView>('view');
 /** The full log of every attempt, in the spec's format. */
@@ -56,3 +57,24 @@ export const registerNodeUpdate = defineUpdate<RegisterResult, [NodeRegistration
 export const nodeHeartbeatUpdate = defineUpdate<HeartbeatAnswer, [NodeLoad]>('heartbeat');
 export const drainNodeUpdate = defineUpdate<NodeView>('drain');
 export const nodeViewQuery = defineQuery<NodeView>('node');
+
+/** The webhook subscription registry (one workflow, id ffrtmp-webhooks). */
+export const createWebhookUpdate = defineUpdate<WebhookSubscription, [WebhookSubscription]>('create-webhook');
+export const deleteWebhookUpdate = defineUpdate<WebhookSubscription, [string]>('delete-webhook');
+export interface RotateWebhookInput {
+  id: string;
+  graceMs: number;
+}
+export const rotateWebhookUpdate = defineUpdate<WebhookSubscription, [RotateWebhookInput]>('rotate-webhook');
+export const webhooksQuery = defineQuery<WebhookSubscription[]>('webhooks');
+
+/** A job's deliveries (one workflow per job, id webhooks-job-<job id>). */
+export const jobEventsSignal = defineSignal<[JobEventsBatch]>('job-events');
+export interface ResendInput {
+  target: string;
+  eventId: string;
+}
+export const resendDeliveryUpdate = defineUpdate<DeliveryRecord, [ResendInput]>('resend');
+export const resendDeliverySignal = defineSignal<[ResendInput]>('resend');
+export const deliveriesQuery = defineQuery<DeliveryRecord[]>('deliveries');
+export const deliveryStateQuery = defineQuery<NonNullable<WebhookDeliveriesInput['carried']>>('delivery-state');

@@ -11,6 +11,7 @@ import { CODECS, SCENARIO_GRAMMAR, parseScenario, scenarioPattern, type Codec } 
 import { JOB_STATUSES } from './states';
 import { GST_UNSAFE_END_PATTERN, SAFE_TEXT_PATTERN, textProblem } from './text-rules';
 import { HTTP_URL_PATTERN, RTMP_URL_PATTERN } from './urls';
+import { JOB_EVENT_TYPES } from './webhooks';
 
 /** Longest clip a job may ask for: a day. */
 export const MAX_DURATION_SECONDS = 86_400;
@@ -84,6 +85,9 @@ const OUTPUT_AGREES: JsonSchema = {
   ],
 };
 
+/** A webhook receiver: an http(s) URL (where it may point is checked against the master's settings). */
+export const webhookUrlSchema = httpUrl(2048);
+
 export const jobParametersSchema = z
   .object({
     duration: z.number().positive().max(MAX_DURATION_SECONDS).describe('clip length in seconds').optional(),
@@ -101,6 +105,7 @@ export const jobParametersSchema = z
     max_retries: z.number().int().min(0).max(MAX_RETRIES_LIMIT).describe('automatic retries (default 3)').optional(),
     hardware: z.enum(HARDWARE_POLICIES).describe('auto | cpu | if-possible | required').optional(),
     audio: z.boolean().describe('encode an audio track (default true)').optional(),
+    webhook_url: webhookUrlSchema.describe("this job's own webhook: each state change is posted there, signed with the secret in POST /jobs' Webhook-Secret header").optional(),
     engine: z
       .enum(ENGINES)
       .describe("the engine again, where the spec's clients also send it: the one of engine and parameters.engine that names an engine wins (auto names none); ffmpeg in one and gstreamer in the other is refused")
@@ -289,3 +294,29 @@ export function describeZodError(error: z.ZodError): string {
     })
     .join('; ');
 }
+
+/** POST /webhooks: a subscription. */
+export const createWebhookSchema = z
+  .object({
+    url: webhookUrlSchema.describe('the receiver: an http(s) URL; loopback, private and link-local destinations are refused unless the master allows the host'),
+    events: z
+      .array(z.enum(['*', ...JOB_EVENT_TYPES]))
+      .min(1)
+      .max(JOB_EVENT_TYPES.length + 1)
+      .default(['*'])
+      .describe('job events to send (job.queued, job.running, job.completed, …), or * for all (the default)'),
+    queues: z.array(z.enum(QUEUES)).max(QUEUES.length).optional().describe('only jobs of these queues (default: any)'),
+    scenarios: z.array(safeText(64)).max(50).optional().describe('only jobs of these scenarios, as they were asked for (default: any)'),
+    description: safeText(500, 0).optional(),
+  })
+  .strict();
+
+/** POST /webhooks/{id}/rotate: how long the old secret keeps signing. */
+export const rotateWebhookSchema = z
+  .object({ grace_seconds: z.number().min(0).max(30 * 86_400).optional().describe('how long deliveries are signed with the old secret too (default: the master\'s FFRTMP_WEBHOOK_ROTATION_GRACE_SECONDS)') })
+  .strict();
+
+/** GET /webhooks/{id}/deliveries: how many of the latest jobs with deliveries to look at. */
+export const webhookDeliveriesQuerySchema = z
+  .object({ jobs: z.coerce.number().int().min(1).max(100).default(20).describe('the latest jobs with webhook deliveries to look through (default 20)') })
+  .strict();

@@ -6,6 +6,13 @@
  */
 import { LRUCache } from 'lru-cache';
 
+/** A load's own failure, told apart from lru-cache aborting a read in flight (a write replaced it). */
+class LoadFailed extends Error {
+  constructor(readonly failure: unknown) {
+    super('load failed');
+  }
+}
+
 export class ReadCache<V extends object> {
   private readonly lru: LRUCache<string, V, () => Promise<V>>;
 
@@ -17,15 +24,31 @@ export class ReadCache<V extends object> {
       // views until newer ones push them out (a master that created 10,000 jobs kept 2,000 views)
       ttlAutopurge: true,
       // the loader travels with the request: each key is read its own way
-      fetchMethod: (_key, _stale, { context }) => context(),
+      fetchMethod: (_key, _stale, { context }) =>
+        context().catch((err: unknown) => {
+          throw new LoadFailed(err);
+        }),
     });
   }
 
-  /** The value of `key`: kept, in flight (joined), or loaded now. A failed load is not kept. */
+  /**
+   * The value of `key`: kept, in flight (joined), or loaded now. A failed load is not kept. A
+   * write of this process during the read (set, delete) aborts it: the reader gets what was written,
+   * or reads again (that abort had answered 500: GET /jobs/{id}/webhooks beside a retry, fuzzed).
+   */
   async get(key: string, load: () => Promise<V>): Promise<V> {
-    const v = await this.lru.fetch(key, { context: load });
-    if (v === undefined) throw new Error(`read of ${key} gave nothing`);
-    return v;
+    for (let tries = 0; ; tries++) {
+      try {
+        const v = await this.lru.fetch(key, { context: load });
+        if (v === undefined) throw new Error(`read of ${key} gave nothing`);
+        return v;
+      } catch (err) {
+        if (err instanceof LoadFailed) throw err.failure;
+        const written = this.lru.peek(key);
+        if (written !== undefined) return written;
+        if (tries >= 2) throw err;
+      }
+    }
   }
 
   /** What this process just wrote: readers see it at once. */

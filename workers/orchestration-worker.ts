@@ -5,7 +5,10 @@
  */
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { createOrchestrationActivities } from '../activities/orchestration';
+import { createWebhookDeliveryActivities } from '../activities/webhook-delivery';
 import { ORCHESTRATION_QUEUE } from '../domain/queues';
+import { WEBHOOK_QUEUE } from '../domain/webhooks';
+import type { WebhookMetrics, WebhookSettings } from '../lib/webhook-send';
 import { workflowBundlePath } from './bundle-path';
 
 /**
@@ -36,5 +39,21 @@ export function orchestrationWorkerOptions(connection: NativeConnection, namespa
     workflowBundle: { codePath: workflowBundlePath() },
     activities: createOrchestrationActivities(),
     stickyQueueScheduleToStartTimeout: STICKY_SCHEDULE_TO_START,
+  };
+}
+
+/**
+ * The webhook deliveries' worker, in masters only (it holds the settings and the key the secrets
+ * come from): activities only, on their own queue, so a worker agent that runs workflows never
+ * takes one. Each attempt waits on its receiver, so many may run at once.
+ */
+export function webhookWorkerOptions(connection: NativeConnection, namespace: string, identity: string, settings: WebhookSettings, metrics?: WebhookMetrics): WorkerOptions {
+  return {
+    connection,
+    namespace,
+    identity,
+    taskQueue: WEBHOOK_QUEUE,
+    activities: createWebhookDeliveryActivities(settings, metrics),
+    maxConcurrentActivityTaskExecutions: 200,
   };
 }

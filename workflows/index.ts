@@ -2,3 +2,5 @@
 export { transcodeJob } from './job';
 export { sequenceCounter } from './sequence';
 export { nodeEntity } from './node';
+export { webhookRegistry } from './webhook-registry';
+export { webhookDeliveries } from './webhook-deliveries';

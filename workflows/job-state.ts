@@ -59,6 +59,9 @@ export class JobState implements ViewState {
   /** bumped on every change the main loop may wait for */
   rev = 0;
 
+  /** called after every transition (the webhook hand-off, workflows/job-webhooks.ts) */
+  onTransition: (() => void) | null = null;
+
   /** decided at the edge (derived here only for jobs started before it was recorded) */
   readonly routing: RoutingIntent;
 
@@ -120,6 +123,7 @@ export class JobState implements ViewState {
     else this.completedAt = null;
     this.publish(reason, upsert);
     this.bump();
+    this.onTransition?.();
   }
 
   /** Search attributes for the Web UI and GET /jobs; current details for the Web UI's summary. */

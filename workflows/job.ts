@@ -29,6 +29,7 @@ import { nodeQueue } from '../domain/queues';
 import { planRoute, type Route } from '../domain/routing';
 import type { ControlAction } from '../domain/states';
 import { JobState } from './job-state';
+import { notifyWebhooks } from './job-webhooks';
 import { setWorkflowLogFields } from './log-context';
 
 type AttemptOutcome =
@@ -52,11 +53,14 @@ export async function transcodeJob(input: JobWorkflowInput): Promise<JobView> {
   setWorkflowLogFields(() => ({ job_id: job.input.id, attempt: job.attempt, node: job.current?.node_id ?? null }));
   registerHandlers(job);
   publishViews(job);
+  const notifier = job.features.webhooks ? notifyWebhooks(job) : undefined;
   // `temporal workflow cancel` (a Temporal cancellation request) cancels the job like our own cancel
   CancellationScope.current().cancelRequested.catch(() => job.requestCancel('canceled through Temporal'));
 
   await CancellationScope.nonCancellable(() => runJob(job));
   await condition(allHandlersFinished);
+  // a Temporal cancellation request canceled the root scope: the last hand-off still goes out
+  if (notifier) await CancellationScope.nonCancellable(() => notifier.drained());
   upsertMemo({ [VIEW_MEMO]: job.view() });
 
   if (job.status === 'failed' || job.status === 'timed_out') {
@@ -346,6 +350,8 @@ export const PATCH = {
    * the search attributes its start already set.
    */
   release2: 'ffrtmp-release-2',
+  /** every state change is handed off as a webhook event (workflows/job-webhooks.ts) */
+  webhooks: 'ffrtmp-webhooks',
 } as const;
 
 /** What the run's code does, by change (all from the one patch of their release). */
@@ -355,11 +361,14 @@ export interface Features {
   routeSearchAttributes: boolean;
   /** the creation transition does not upsert what the start set; a route equal to it neither */
   quietStart: boolean;
+  /** state changes are handed off as webhook events */
+  webhooks: boolean;
 }
 
 function features(): Features {
   const release2 = patched(PATCH.release2);
-  return { stagedOutput: release2, adoptLostEncode: release2, routeSearchAttributes: release2, quietStart: release2 };
+  const webhooks = patched(PATCH.webhooks);
+  return { stagedOutput: release2, adoptLostEncode: release2, routeSearchAttributes: release2, quietStart: release2, webhooks };
 }
 
 function attemptNode(job: JobState): string | null {

@@ -60,6 +60,7 @@ export const JOB_OPTIONS: readonly FieldOption[] = [
   { flags: '--max-retries <n>', field: 'max_retries', in: 'parameters', parse: parseInteger },
   { flags: '--hardware <policy>', field: 'hardware', in: 'parameters', choices: HARDWARE_POLICIES },
   { flags: '--no-audio', field: 'audio', in: 'parameters', help: 'no audio track (default: encode one)' },
+  { flags: '--webhook-url <url>', field: 'webhook_url', in: 'parameters', help: "post this job's every state change there, signed (its secret is printed once)" },
 ];
 
 function schemaOf(o: FieldOption): z.ZodType {
@@ -195,7 +196,8 @@ export function registerJobs(program: Command, rt: Runtime): Command {
     .action((opts: Record<string, unknown>, cmd: Command) =>
       withSession(cmd, rt, async ({ api, out }) => {
         const body = buildCreateBody(opts);
-        const created = await api.createJob(body);
+        const { job: created, webhookSecret } = await api.createJobAnswer(body);
+        if (webhookSecret) out.note(`webhook secret of this job (shown once): ${webhookSecret}`);
         if (!opts.wait) {
           if (out.json) out.printJson(created);
           else {

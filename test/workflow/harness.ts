@@ -13,6 +13,7 @@ import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { createWebhookHandOffActivities } from '../../activities/webhook-handoff';
 import type { ControlRequest, EncodeRequest as Request } from '../../domain/activities';
 import { findEncoder, type Capability } from '../../domain/encoders';
 import { jobWorkflowId, type EncodeResult, type JobRequest, type JobView, type JobWorkflowInput } from '../../domain/job';
@@ -196,7 +197,7 @@ export function harness(): Promise<Harness> {
       await waitFor(`worker on ${w.options.taskQueue}`, () => w.getState() === 'RUNNING' || undefined, { timeoutMs: 20_000, intervalMs: 20 });
     };
     const base = { connection: native, namespace: 'default', shutdownGraceTime: '1s' as const };
-    await run(await Worker.create({ ...base, taskQueue: ORCHESTRATION_QUEUE, workflowBundle: { codePath: workflowBundlePath() }, activities: { liveCapabilities: acts.liveCapabilities } }));
+    await run(await Worker.create({ ...base, taskQueue: ORCHESTRATION_QUEUE, workflowBundle: { codePath: workflowBundlePath() }, activities: { liveCapabilities: acts.liveCapabilities, handOffJobEvents: createWebhookHandOffActivities().handOffJobEvents } }));
     await run(await Worker.create({ ...base, taskQueue: encodeQueue('cpu'), activities: { encode: acts.encode }, maxHeartbeatThrottleInterval: '100ms', defaultHeartbeatThrottleInterval: '100ms' }));
     await run(await Worker.create({ ...base, taskQueue: nodeQueue(FAKE_NODE.id), activities: { suspendEncoder: acts.suspendEncoder, resumeEncoder: acts.resumeEncoder, adoptAttempt: acts.adoptAttempt, publishOutput: acts.publishOutput } }));
     const ctx: ResolveContext = {

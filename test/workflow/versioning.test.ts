@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { createWebhookHandOffActivities } from '../../activities/webhook-handoff';
 import { jobWorkflowId } from '../../domain/job';
 import { workflowBundlePath } from '../../workers/bundle-path';
 import { waitFor } from '../helpers/wait';
@@ -28,7 +29,7 @@ describe('versioning: a job started before a patched change completes after it',
       namespace: 'default',
       taskQueue: QUEUE,
       workflowBundle: bundle,
-      activities: { liveCapabilities: async () => h.world.live },
+      activities: { liveCapabilities: async () => h.world.live, handOffJobEvents: createWebhookHandOffActivities().handOffJobEvents },
       shutdownGraceTime: '1s',
     });
     const running = w.run();
