@@ -34,6 +34,7 @@ RUN apt-get update \
 # NVIDIA_DRIVER_CAPABILITIES: the NVIDIA container runtime mounts the driver's encode libraries
 # (NVENC) only when "video" is asked for; "utility" brings nvidia-smi (detection, power readings)
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     FFRTMP_DATA_DIR=/var/lib/ffrtmp \
     LOG_FORMAT=json \
     NVIDIA_DRIVER_CAPABILITIES=compute,video,utility

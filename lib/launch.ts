@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { spawnBound } from './bound-child';
-import { MASTER_NODE_FLAGS } from './master-memory';
+import { MASTER_NODE_FLAGS, MASTER_PROCESS_ENV } from './master-memory';
 
 /** the master's entry point, under dist/ */
 export const MASTER_SCRIPT = 'api/server.js';
@@ -55,7 +55,7 @@ export class NodeProcess {
 /** Runs `dist/<script>` with this Node, piping its output (or inheriting it). */
 export function launchNode(name: string, script: string, env: Record<string, string>, opts: { inherit?: boolean } = {}): NodeProcess {
   const proc = spawnBound(process.execPath, nodeCommand(script).slice(1), {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...(script === MASTER_SCRIPT ? MASTER_PROCESS_ENV : {}), ...env },
     stdio: opts.inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'],
   });
   return new NodeProcess(name, proc);

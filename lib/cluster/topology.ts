@@ -16,6 +16,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TemporalSettings } from '../temporal';
 import { nodeCommand } from '../launch';
+import { MASTER_PROCESS_ENV } from '../master-memory';
 import { TestNetwork, type Host, type NetworkPlan } from './netns';
 import { ensureTemporalRole, postgresService, preparePostgres, waitPostgresReady, type PostgresLayout } from './postgres';
 import { Service, type RunMode, type ServiceSpec } from './service';
@@ -160,6 +161,7 @@ export class Topology {
   masterSpec(name: string): ServiceSpec {
     const env: Record<string, string> = {
       ...this.temporalEnv('master'),
+      ...MASTER_PROCESS_ENV,
       FFRTMP_DATA_DIR: this.dir('hosts', name),
       FFRTMP_MEDIA_ROOT: this.mediaRoot,
       FFRTMP_API_KEYS_FILE: this.apiKeyFile,

@@ -6,7 +6,7 @@
  * the code registers and exports.
  */
 import { MASTER_SCRIPT } from '../../lib/launch';
-import { MASTER_NODE_FLAGS } from '../../lib/master-memory';
+import { MASTER_NODE_FLAGS, MASTER_PROCESS_ENV } from '../../lib/master-memory';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -109,6 +109,7 @@ describe('deploy: docker-compose.yml', function () {
       const s = model.services[name]!;
       // a master starts with its heap caps, as every other place that starts one
       assert.deepEqual(s.command, ['node', ...(script === `dist/${MASTER_SCRIPT}` ? MASTER_NODE_FLAGS : []), script]);
+      if (script === `dist/${MASTER_SCRIPT}`) for (const [k, v] of Object.entries(MASTER_PROCESS_ENV)) assert.equal(s.environment?.[k], v, `${name} sets ${k}`);
       assert.ok(existsSync(path.join(REPO_ROOT, script)), `${script} is built (npm run build)`);
       assert.equal(s.image, 'ffrtmp:local');
       assert.ok(s.build, `${name} builds the project's Dockerfile`);

@@ -6,7 +6,7 @@
  * configuration loaders.
  */
 import { MASTER_SCRIPT } from '../../lib/launch';
-import { MASTER_NODE_FLAGS } from '../../lib/master-memory';
+import { MASTER_NODE_FLAGS, MASTER_PROCESS_ENV } from '../../lib/master-memory';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -65,6 +65,7 @@ describe('deploy: systemd units', function () {
       assert.equal(node, '/usr/bin/node');
       // a master starts with its heap caps, as every other place that starts one
       assert.deepEqual(rest, spec.script === `dist/${MASTER_SCRIPT}` ? MASTER_NODE_FLAGS : []);
+      if (spec.script === `dist/${MASTER_SCRIPT}`) for (const [k, v] of Object.entries(MASTER_PROCESS_ENV)) assert.match(one('Environment')!, new RegExp(`(^| )${k}=${v}( |$)`));
       assert.equal(script, `/opt/ffrtmp/${spec.script}`);
       assert.ok(existsSync(path.join(REPO_ROOT, spec.script)), `${spec.script} is in the build output`);
       const r = await run('systemd-analyze', ['verify', localCopy(unit, text)]);
@@ -86,7 +87,8 @@ describe('deploy: systemd units', function () {
       const env = { ...envFile(readRepoFile(spec.envFile)), ...envFile(one('Environment')!.split(' ').join('\n')) };
       const schema = unit.includes('master') ? masterEnvSchema : workerEnvSchema;
       for (const key of Object.keys(env)) {
-        if (key === 'NODE_ENV' || key.startsWith('LOG_')) continue;
+        // the process environment of a master (lib/master-memory.ts), not one of its settings
+        if (key === 'NODE_ENV' || key.startsWith('LOG_') || key in MASTER_PROCESS_ENV) continue;
         assert.ok(key in schema.shape, `${spec.envFile}: ${key} is not a setting of the ${unit.includes('master') ? 'master' : 'worker'}`);
       }
       if (unit.includes('master')) loadMasterConfig(env);
