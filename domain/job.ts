@@ -8,6 +8,7 @@
  */
 import type { Engine } from './encoders';
 import type { Codec } from './scenarios';
+import type { ParallelChoice } from './segments';
 import type { JobStatus } from './states';
 
 export const CONFIDENCES = ['auto', 'high', 'medium', 'low'] as const;
@@ -38,6 +39,10 @@ export interface JobParameters {
   max_retries?: number;
   hardware?: HardwarePolicy;
   audio?: boolean;
+  /** segment-parallel encoding: off (default), auto, or a number of segments (domain/segments.ts) */
+  parallel?: ParallelChoice;
+  /** segment length for parallel=auto, seconds */
+  segment_seconds?: number;
 }
 
 export interface JobRequest {
@@ -259,6 +264,12 @@ export interface RoutingIntent {
   priorityKey: { first: number; later: number };
 }
 
+/** What the request asks of segment-parallel encoding, resolved at the edge (resolveJob). */
+export interface SegmentingIntent {
+  parallel: Exclude<ParallelChoice, 'off'>;
+  segmentSec: number;
+}
+
 export interface JobWorkflowInput {
   id: string;
   sequenceNumber: number;
@@ -270,6 +281,8 @@ export interface JobWorkflowInput {
   routing?: RoutingIntent;
   /** set when a manual retry starts a new run of a failed/timed-out/canceled job */
   previous?: CarriedJobState;
+  /** present when the request asks for segment-parallel encoding (parallel=auto or N) */
+  segmenting?: SegmentingIntent;
 }
 
 export interface CarriedJobState {

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import type { JobRequest } from '../../domain/job';
+import { resolveJob } from '../../domain/resolve';
+import { createJobSchema, describeZodError } from '../../domain/schemas';
 import { decideSplit, expectedFrames, planSegments, singlePassFrames, splitRefusal, type Segment, type SplittableSpec } from '../../domain/segments';
 
 /** [startFrame, frames, cut] per segment: the table form of a plan. */
@@ -106,5 +109,35 @@ describe('split decision', () => {
     assert.match(splitRefusal(spec({ engine: 'gstreamer' }))!, /FFmpeg only/);
     assert.equal(splitRefusal(spec()), undefined);
     assert.equal(decideSplit(spec({ output: { mode: 'rtmp', url: 'rtmp://h/a' } }), 9000, ctx).split, false);
+  });
+});
+
+describe('parallel and segment_seconds in the request', () => {
+  const body = (parameters: Record<string, unknown>, over: Record<string, unknown> = {}) => createJobSchema.safeParse({ scenario: '240p30-h264', parameters, ...over });
+  const resolve = (parameters: JobRequest['parameters'], over: Partial<JobRequest> = {}) =>
+    resolveJob({ scenario: '240p30-h264', confidence: 'auto', engine: 'auto', queue: 'default', priority: 'medium', parameters, ...over });
+
+  it('the schema takes off, auto, 2–64 and segment_seconds 2–60, and names the field otherwise', () => {
+    for (const ok of [{ parallel: 'off' }, { parallel: 'auto' }, { parallel: 2 }, { parallel: 64 }, { parallel: 'auto', segment_seconds: 2 }, { parallel: 'auto', segment_seconds: 60 }]) {
+      assert.ok(body(ok).success, JSON.stringify(ok));
+    }
+    for (const bad of [{ parallel: 1 }, { parallel: 65 }, { parallel: 2.5 }, { parallel: 'on' }, { segment_seconds: 1.9 }, { segment_seconds: 61 }]) {
+      const r = body(bad);
+      assert.equal(r.success, false, JSON.stringify(bad));
+      assert.match(describeZodError(r.error!), new RegExp(`parameters\\.${Object.keys(bad)[0]}`));
+    }
+  });
+
+  it('resolution: off is absent, auto takes the default length, N for an RTMP output or the live queue is refused', () => {
+    assert.equal(resolve({}).segmenting, undefined);
+    assert.equal(resolve({ parallel: 'off' }).segmenting, undefined);
+    assert.deepEqual(resolve({ parallel: 'auto' }).segmenting, { parallel: 'auto', segmentSec: 10 });
+    assert.deepEqual(resolve({ parallel: 'auto', segment_seconds: 4 }).segmenting, { parallel: 'auto', segmentSec: 4 });
+    assert.deepEqual(resolve({ parallel: 3 }).segmenting, { parallel: 3, segmentSec: 10 });
+    assert.throws(() => resolve({ parallel: 3, output_mode: 'rtmp', rtmp_url: 'rtmp://h/live/k' }), /parameters\.parallel: cannot split this job: an RTMP output is one live stream/);
+    assert.throws(() => resolve({ parallel: 3 }, { queue: 'live' }), /parameters\.parallel: cannot split this job: a job of the live queue/);
+    assert.throws(() => resolve({ parallel: 3, segment_seconds: 5 }), /parameters\.segment_seconds: only with parallel=auto/);
+    // auto on a job that can never be split is accepted: it simply is not split
+    assert.deepEqual(resolve({ parallel: 'auto', output_mode: 'rtmp', rtmp_url: 'rtmp://h/live/k' }).segmenting, { parallel: 'auto', segmentSec: 10 });
   });
 });
