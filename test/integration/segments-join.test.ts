@@ -94,9 +94,9 @@ const CASES: Case[] = [
     make: () =>
       makeClip(
         'scene-cuts.mp4',
-        'testsrc2=size=320x180:rate=30:duration=1.3[a];smptehdbars=size=320x180:rate=30:duration=1.1[b];rgbtestsrc=size=320x180:rate=30:duration=1.7[c];color=c=red:size=320x180:rate=30:duration=1.4,format=yuv420p,noise=alls=40:allf=t[d];[a]format=yuv420p[a2];[b]format=yuv420p[b2];[c]format=yuv420p[c2];[a2][b2][c2][d]concat=n=4',
+        'testsrc2=size=320x180:rate=30:duration=1.3[a];smptehdbars=size=320x180:rate=30:duration=1.1[b];rgbtestsrc=size=320x180:rate=30:duration=1.7[c];color=c=red:size=320x180:rate=30:duration=1.4,format=yuv420p[d];[a]format=yuv420p[a2];[b]format=yuv420p[b2];[c]format=yuv420p[c2];[a2][b2][c2][d]concat=n=4',
         5.5,
-        ['-g', '600'],
+        ['-g', '600', '-x264-params', 'scenecut=40'],
       ),
     requestedSec: 5.5,
     segmentSec: 2,
