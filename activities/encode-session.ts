@@ -18,6 +18,7 @@ import { FAILURE } from '../domain/failures';
 import { findEncoder } from '../domain/encoders';
 import { cpuFallback } from '../domain/routing';
 import type { EncodeProgress, EncodeResult, EncodeSpec } from '../domain/job';
+import { SEGMENTS_DIR } from '../domain/segments';
 import { isHttpUrl } from '../domain/urls';
 import { containerFor, encoderCommand, type EncoderCommand } from '../encoders';
 import { diagnoseFsError, diagnoseStderr, lastTellingLine, type Diagnosis } from '../encoders/encoder-errors';
@@ -57,7 +58,7 @@ export interface SessionReporter {
   firstFrame(): void;
 }
 
-export type LiveDetails = EncodeProgress & { stderr_tail: string[]; command: string; phase: Phase };
+export type LiveDetails = EncodeProgress & { stderr_tail: string[]; command: string; phase: Phase; segment_index?: number };
 type Phase = 'preparing' | 'encoding' | 'finishing' | 'done' | 'failed';
 
 /** Inputs that end this much before what their header promised were cut short (truncated, corrupt). */
@@ -90,9 +91,11 @@ export class EncodeSession {
     private readonly reporter: SessionReporter,
   ) {
     this.simulated = deps.simulatedEncoders?.has(req.spec.encoder) ?? false;
-    this.expectedSec = req.spec.durationSec;
+    // a segment of a split job encodes its own frames only (domain/segments.ts)
+    this.expectedSec = req.segment ? req.segment.frames / req.spec.fps : req.spec.durationSec;
     this.log = deps.logger.child({ job_id: req.jobId, attempt: req.attempt, node: deps.node.id });
-    this.files = new AttemptFiles(path.join(deps.outputRoot, req.jobId), req.attempt, containerFor(req.spec).extension);
+    const dir = path.join(deps.outputRoot, req.jobId, ...(req.segment ? [SEGMENTS_DIR] : []));
+    this.files = new AttemptFiles(dir, req.attempt, containerFor(req.spec).extension);
     this.result = this.run().finally(() => this.deps.leases?.untrack(this.proc?.pid ?? -1));
     // the activity that owns the session reads the result; an adopted or dropped one may not
     this.result.catch(() => undefined);
@@ -109,7 +112,7 @@ export class EncodeSession {
   }
 
   private get jobDir(): string {
-    return path.join(this.deps.outputRoot, this.req.jobId);
+    return this.files.jobDir;
   }
 
   details(): LiveDetails {
@@ -126,6 +129,7 @@ export class EncodeSession {
       stderr_tail: this.proc?.stderr.last(8) ?? [],
       command: this.shown,
       phase: this.phase,
+      ...(this.req.segment ? { segment_index: this.req.segment.index } : {}),
     };
   }
 
@@ -197,9 +201,11 @@ export class EncodeSession {
         try {
           const probe = await probeMedia(deps.ffprobePath, input, { timeoutMs: 20_000, signal: this.abort.signal });
           inputSec = probe.duration;
-          if (inputSec !== null) this.expectedSec = Math.min(this.expectedSec, inputSec);
-          if (!probe.audio) spec = { ...spec, audio: false }; // an input without sound: an output without sound
-          spec = { ...spec, durationSec: this.expectedSec };
+          if (!req.segment) {
+            if (inputSec !== null) this.expectedSec = Math.min(this.expectedSec, inputSec);
+            if (!probe.audio) spec = { ...spec, audio: false }; // an input without sound: an output without sound
+            spec = { ...spec, durationSec: this.expectedSec };
+          }
         } catch (err) {
           if (this.canceled) throw err;
           if (!(err instanceof ProbeError)) throw this.stepFailure('probing the input', err);
@@ -209,7 +215,7 @@ export class EncodeSession {
       const toFile = spec.output.mode === 'file';
       const target = spec.output.mode === 'rtmp' ? spec.output.url : files.partial;
       try {
-        this.command = encoderCommand(spec, { input, output: target });
+        this.command = encoderCommand(spec, { input, output: target, ...(req.segment ? { segment: req.segment } : {}) });
       } catch (err) {
         throw this.fail(FAILURE.invalidJob, (err as Error).message, true);
       }
@@ -291,7 +297,8 @@ export class EncodeSession {
       if (exit.code !== 0) throw this.encoderFailure(command.program, exit);
 
       this.phase = 'finishing';
-      if (input !== undefined) this.checkInputNotCutShort(command.program, spec, inputSec, input);
+      if (req.segment) this.checkSegmentFrames(req.segment);
+      else if (input !== undefined) this.checkInputNotCutShort(command.program, spec, inputSec, input);
       // gst-launch reports no frame count: the position at the end gives it
       const frames = command.program === 'ffmpeg' ? (this.last?.frame ?? 0) : Math.round(this.expectedSec * spec.fps);
       const staged = toFile ? files.staged : null;
@@ -379,6 +386,13 @@ export class EncodeSession {
     }
     const line = lastTellingLine(lines);
     return this.fail(FAILURE.encoderFailed, `${program} ${how} on ${this.deps.node.name}${line ? `: ${line}` : ''}`);
+  }
+
+  /** A segment must hold exactly its frames: the join adds them up to the single pass's count. */
+  private checkSegmentFrames(segment: NonNullable<EncodeRequest['segment']>): void {
+    const made = this.last?.frame ?? 0;
+    if (made === segment.frames) return;
+    throw this.fail(FAILURE.splitCheckFailed, `segment ${segment.index} made ${made} frames of its ${segment.frames} (from frame ${segment.startFrame}) on ${this.deps.node.name}`);
   }
 
   /**

@@ -247,6 +247,25 @@ export interface JobView {
   verification: Verification | null;
   psnr_db: number | null;
   ssim: number | null;
+  /** present when the job is split into segments (segment-parallel encoding) */
+  segments?: SegmentView[];
+}
+
+export const SEGMENT_STATUSES = ['queued', 'running', 'completed', 'failed', 'canceled'] as const;
+export type SegmentStatus = (typeof SEGMENT_STATUSES)[number];
+
+/** One segment of a split job, as the job view shows it. */
+export interface SegmentView {
+  index: number;
+  start_seconds: number;
+  duration_seconds: number;
+  status: SegmentStatus;
+  node_id: string | null;
+  /** encodes of this segment so far (a lost worker's segment runs again: 2) */
+  attempts: number;
+  fps: number | null;
+  /** 0-100 */
+  progress: number;
 }
 
 /** The workflow's input: what the API resolved, plus what earlier runs of the same job left. */

@@ -152,3 +152,15 @@ export function splitRefusal(spec: SplittableSpec): string | undefined {
   if (spec.engine !== 'ffmpeg') return 'segments are encoded with FFmpeg only (engine=ffmpeg or auto)';
   return undefined;
 }
+
+/**
+ * The encode attempt number of a segment's try, unique within the job (the worker's sessions,
+ * suspend/continue and adoption are keyed by job and attempt): 100,000 per job attempt, 100 per
+ * segment (at most 64), then the try (at most the job's max_retries + 1 ≤ 11).
+ */
+export function segmentEncodeAttempt(jobAttempt: number, index: number, tryNumber: number): number {
+  return jobAttempt * 100_000 + (index + 1) * 100 + tryNumber;
+}
+
+/** The folder of a job's segment files, inside its output folder (the shared output root). */
+export const SEGMENTS_DIR = 'segments';

@@ -2,7 +2,7 @@
  * Building the job view (the wire format of GET /jobs/{id}) from the workflow input and the
  * job's state. The workflow's query and the API's first answer to POST /jobs share it.
  */
-import type { AttemptRecord, EncodeResult, JobOutput, JobView, JobWorkflowInput, Transition } from './job';
+import type { AttemptRecord, EncodeResult, JobOutput, JobView, JobWorkflowInput, SegmentView, Transition } from './job';
 import type { JobStatus } from './states';
 
 /** How many characters of log the view's tail carries (GET /jobs/{id}/logs has everything). */
@@ -19,6 +19,8 @@ export interface ViewState {
   progress: number;
   result: EncodeResult | null;
   waitReason?: string | null;
+  /** a split job's segments */
+  segments?: readonly SegmentView[] | null;
 }
 
 /** How many times a job went to `retrying`, automatically or by hand: its retry count. */
@@ -76,7 +78,13 @@ export function buildJobView(input: JobWorkflowInput, s: ViewState): JobView {
     verification: s.result?.verification ?? null,
     psnr_db: s.result?.verification?.psnr_db ?? null,
     ssim: s.result?.verification?.ssim ?? null,
+    ...(s.segments ? { segments: s.segments.map(segmentView) } : {}),
   };
+}
+
+/** A segment as the view shows it: exactly the view's fields (the workflow keeps more). */
+function segmentView(g: SegmentView): SegmentView {
+  return { index: g.index, start_seconds: g.start_seconds, duration_seconds: g.duration_seconds, status: g.status, node_id: g.node_id, attempts: g.attempts, fps: g.fps, progress: g.progress };
 }
 
 /** The view of a job the moment it is created, before its workflow ran a single task. */

@@ -124,14 +124,41 @@ export interface JobPage {
   next_page_token: string | null;
 }
 
-type LiveDetails = Partial<EncodeProgress> & { stderr_tail?: string[]; command?: string };
+type LiveDetails = Partial<EncodeProgress> & { stderr_tail?: string[]; command?: string; segment_index?: number };
 
-/** Heartbeat details of a job's pending encode (progress, fps, speed, log tail); undefined when none is pending. */
+/** Heartbeat details of a job's pending encodes (progress, fps, speed, log tail): one per segment of a split job. */
+function allLiveDetails(raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse): LiveDetails[] {
+  return (raw.pendingActivities ?? [])
+    .filter((a) => a.activityType?.name === 'encode')
+    .map((pending) => {
+      const payload = pending.heartbeatDetails?.payloads?.[0];
+      return payload ? defaultPayloadConverter.fromPayload<LiveDetails>(payload as Payload) : {};
+    });
+}
+
+/** Heartbeat details of a job's pending encode; undefined when none is pending. */
 function liveDetails(raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse): LiveDetails | undefined {
-  const pending = raw.pendingActivities?.find((a) => a.activityType?.name === 'encode');
-  if (!pending) return undefined;
-  const payload = pending.heartbeatDetails?.payloads?.[0];
-  return payload ? defaultPayloadConverter.fromPayload<LiveDetails>(payload as Payload) : {};
+  return allLiveDetails(raw)[0];
+}
+
+/**
+ * A split job's view with its running segments' heartbeats: each segment's progress and fps; the
+ * job's progress over the whole range (segments weighted by length), its fps their sum.
+ */
+function withLiveSegments(view: JobView, lives: readonly LiveDetails[]): JobView {
+  const segments = (view.segments ?? []).map((g) => {
+    const live = lives.find((l) => l.segment_index === g.index);
+    return live && g.status === 'running' ? { ...g, progress: live.progress ?? g.progress, fps: live.fps ?? g.fps } : g;
+  });
+  const total = segments.reduce((n, g) => n + g.duration_seconds, 0);
+  const done = segments.reduce((n, g) => n + (g.duration_seconds * g.progress) / 100, 0);
+  const running = segments.filter((g) => g.status === 'running' && g.fps !== null);
+  return {
+    ...view,
+    segments,
+    progress: total > 0 ? Math.max(view.progress, Math.min(100, Math.floor((done / total) * 100))) : view.progress,
+    fps: running.length > 0 ? Math.round(running.reduce((n, g) => n + (g.fps ?? 0), 0) * 10) / 10 : null,
+  };
 }
 
 /**
@@ -444,6 +471,7 @@ export class JobService {
       const view = (desc.memo?.[VIEW_MEMO] as JobView | undefined) ?? (await this.guard(() => handle.query(msg.viewQuery), id));
       if (desc.status.name !== 'RUNNING') return view;
       if (!LIVE_STATUSES.includes(view.status) || view.attempt === 0) return view;
+      if (view.segments) return withLiveSegments(view, allLiveDetails(desc.raw));
       const live = liveDetails(desc.raw);
       if (live) {
         return {

@@ -11,7 +11,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createControlActivities, createEncodeActivities, EncoderRegistry, jobLogContext } from '../activities';
+import { createControlActivities, createEncodeActivities, createSegmentActivities, EncoderRegistry, jobLogContext } from '../activities';
 import { ENCODERS, GPU_CAPABILITIES, type Capability } from '../domain/encoders';
 import { nodeIdFromAddress, type NodeRegistration } from '../domain/nodes';
 import { encodeQueue, nodeQueue } from '../domain/queues';
@@ -106,13 +106,15 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
     telemetry,
     leases,
   });
+  // a split job's probe, join and clean-up run on its encode queue (every worker sees the shared output root)
+  const segmentActivities = createSegmentActivities({ node: { id: nodeId, name: config.nodeName }, outputRoot: config.outputRoot, ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, logger, heartbeatIntervalMs: config.progressIntervalMs });
   const encodeWorkers: Worker[] = [];
   for (const cap of offered) {
     encodeWorkers.push(
       await Worker.create({
         ...base,
         taskQueue: encodeQueue(cap),
-        activities: { encode },
+        activities: { encode, ...segmentActivities },
         maxConcurrentActivityTaskExecutions: defaultSlots(cap, hardware, config),
         // cancellation reaches an activity only with a heartbeat response: keep that quick
         maxHeartbeatThrottleInterval: config.progressIntervalMs,

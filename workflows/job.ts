@@ -30,6 +30,7 @@ import { planRoute, type Route } from '../domain/routing';
 import type { ControlAction } from '../domain/states';
 import { JobState } from './job-state';
 import { setWorkflowLogFields } from './log-context';
+import { planSplit, runSplitAttempt } from './split-job';
 
 type AttemptOutcome =
   | { kind: 'completed' }
@@ -47,7 +48,7 @@ const { liveCapabilities } = proxyLocalActivities<OrchestrationActivities>({
 });
 
 export async function transcodeJob(input: JobWorkflowInput): Promise<JobView> {
-  const job = new JobState(input, features());
+  const job = new JobState(input, features(input));
   // every line logged in this workflow (the SDK's too) names the job, its attempt and node
   setWorkflowLogFields(() => ({ job_id: job.input.id, attempt: job.attempt, node: job.current?.node_id ?? null }));
   registerHandlers(job);
@@ -147,7 +148,7 @@ async function runJob(job: JobState): Promise<void> {
     const route = await chooseRoute(job, fellBack);
     if (!route) continue; // paused or canceled while waiting for a worker
 
-    const outcome = await runAttempt(job, route);
+    const outcome = job.features.segments ? await runMaybeSplit(job, route) : await runAttempt(job, route);
     if (outcome.kind === 'requeued') continue;
     if (outcome.kind === 'completed' || outcome.kind === 'canceled') return;
     if (outcome.kind === 'unclaimed') {
@@ -174,6 +175,14 @@ async function runJob(job: JobState): Promise<void> {
     }
     job.to('queued', `retry ${job.autoRetries} queued`);
   }
+}
+
+/** A job that asks for parallel: split when domain/segments.ts says it gains (workflows/split-job.ts), else whole. */
+async function runMaybeSplit(job: JobState, route: Route): Promise<AttemptOutcome> {
+  const plan = await planSplit(job, route);
+  if (plan) return runSplitAttempt(job, route, plan);
+  job.segments = null;
+  return runAttempt(job, job.splitNote ? { ...route, reason: `${route.reason}; ${job.splitNote}` } : route);
 }
 
 /**
@@ -346,6 +355,12 @@ export const PATCH = {
    * the search attributes its start already set.
    */
   release2: 'ffrtmp-release-2',
+  /**
+   * Segment-parallel encoding (workflows/split-job.ts). Asked only by runs whose input asks for
+   * parallel (input.segmenting, fixed for the run, so asking is deterministic): jobs that do not
+   * split carry no marker.
+   */
+  segments: 'ffrtmp-segments',
 } as const;
 
 /** What the run's code does, by change (all from the one patch of their release). */
@@ -355,11 +370,14 @@ export interface Features {
   routeSearchAttributes: boolean;
   /** the creation transition does not upsert what the start set; a route equal to it neither */
   quietStart: boolean;
+  /** a job that asks for parallel may be split into segments */
+  segments: boolean;
 }
 
-function features(): Features {
+function features(input: JobWorkflowInput): Features {
   const release2 = patched(PATCH.release2);
-  return { stagedOutput: release2, adoptLostEncode: release2, routeSearchAttributes: release2, quietStart: release2 };
+  const segments = input.segmenting !== undefined && patched(PATCH.segments);
+  return { stagedOutput: release2, adoptLostEncode: release2, routeSearchAttributes: release2, quietStart: release2, segments };
 }
 
 function attemptNode(job: JobState): string | null {
