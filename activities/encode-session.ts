@@ -51,6 +51,13 @@ export interface SessionDeps {
   logger: Logger;
   telemetry?: EncodeTelemetry;
   leases?: EncoderLeases;
+  /** where the node's encoders run: pinned to these CPUs (taskset -c), with this many threads */
+  placement?: EncoderPlacement;
+}
+
+export interface EncoderPlacement {
+  cpus?: string;
+  threads?: number;
 }
 
 /** What the session tells the workflow as it goes (signals; best effort, in order). */
@@ -215,7 +222,7 @@ export class EncodeSession {
       const toFile = spec.output.mode === 'file';
       const target = spec.output.mode === 'rtmp' ? spec.output.url : files.partial;
       try {
-        this.command = encoderCommand(spec, { input, output: target, ...(req.segment ? { segment: req.segment } : {}) });
+        this.command = encoderCommand(spec, { input, output: target, threads: deps.placement?.threads, ...(req.segment ? { segment: req.segment } : {}) });
       } catch (err) {
         throw this.fail(FAILURE.invalidJob, (err as Error).message, true);
       }
@@ -227,7 +234,7 @@ export class EncodeSession {
         // gst-launch cannot stop a demuxed input at a duration: cut it first (stream copy, no re-encode)
         encoderInput = files.trimmedInput;
         await this.trimInput(input, this.expectedSec, encoderInput);
-        this.command = encoderCommand(spec, { input: encoderInput, output: target });
+        this.command = encoderCommand(spec, { input: encoderInput, output: target, threads: deps.placement?.threads });
       }
       const command = this.command;
       const program = command.program === 'ffmpeg' ? deps.ffmpegPath : (deps.gstLaunchPath ?? 'gst-launch-1.0');
@@ -242,6 +249,7 @@ export class EncodeSession {
       const proc = new EncoderProcess({
         command: program,
         args: command.args,
+        cpus: deps.placement?.cpus,
         onStdoutLine: (line) => {
           const snap = command.progress(line);
           if (!snap) return;

@@ -26,7 +26,7 @@ import { EncoderProcess } from './encoder-process';
 import { ProbeError, probeKeyframes, probeMedia } from './probe';
 import { measureSplitOutput } from './split-measure';
 
-type SegmentDeps = Pick<SessionDeps, 'node' | 'outputRoot' | 'ffmpegPath' | 'ffprobePath' | 'logger'> & { heartbeatIntervalMs?: number };
+type SegmentDeps = Pick<SessionDeps, 'node' | 'outputRoot' | 'ffmpegPath' | 'ffprobePath' | 'logger' | 'placement'> & { heartbeatIntervalMs?: number };
 
 function sourceOf(spec: EncodeSpec): string | undefined {
   return spec.input.kind === 'file' ? spec.input.path : spec.input.kind === 'url' ? spec.input.url : undefined;
@@ -74,7 +74,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
         await mkdir(path.dirname(list), { recursive: true });
         await writeFile(list, concatList(req.segments));
         let cpu: number | undefined;
-        const proc = new EncoderProcess({ command: deps.ffmpegPath, args, onStderrLine: (l) => (cpu = parseBenchmarkCpu(l) ?? cpu) });
+        const proc = new EncoderProcess({ command: deps.ffmpegPath, args, cpus: deps.placement?.cpus, onStderrLine: (l) => (cpu = parseBenchmarkCpu(l) ?? cpu) });
         const kill = () => void proc.kill();
         signal.addEventListener('abort', kill);
         const exit = await proc.exited.finally(() => signal.removeEventListener('abort', kill));

@@ -16,6 +16,8 @@ export interface FfmpegIo {
   format: string;
   /** encode only these output frames, video only (segment-parallel encoding, domain/segments.ts) */
   segment?: SegmentRange;
+  /** the encoder's thread count (a worker setting, FFRTMP_ENCODER_THREADS) */
+  threads?: number;
 }
 
 /** The output frames one segment encodes: from startFrame (at startFrame / fps in the source), this many. */
@@ -140,6 +142,7 @@ export function buildFfmpegArgs(spec: EncodeSpec, io: FfmpegIo): string[] {
   if (io.input !== undefined) output.push('-map', '0:v:0', ...(withAudio ? ['-map', '0:a:0?'] : []));
   output.push(...filterArgs(spec, info.capability, io.input !== undefined));
   output.push(...video(spec));
+  if (io.threads !== undefined) output.push('-threads', String(io.threads));
   if (segment) output.push('-an', '-sn', '-dn', '-frames:v', String(segment.frames));
   else output.push(...audioArgs(spec, io.format), '-t', String(spec.durationSec));
   if (io.format === 'mp4') output.push('-movflags', '+faststart');

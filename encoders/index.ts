@@ -20,6 +20,8 @@ export interface EncoderIo {
   output: string;
   /** a segment of a split job (FFmpeg only) */
   segment?: SegmentRange;
+  /** the encoder's thread count (FFmpeg only; default: the encoder's choice) */
+  threads?: number;
 }
 
 export function encoderCommand(spec: EncodeSpec, io: EncoderIo): EncoderCommand {

@@ -105,9 +105,10 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
     heartbeatIntervalMs: config.progressIntervalMs,
     telemetry,
     leases,
+    placement: { cpus: config.encoderCpus, threads: config.encoderThreads },
   });
   // a split job's probe, join and clean-up run on its encode queue (every worker sees the shared output root)
-  const segmentActivities = createSegmentActivities({ node: { id: nodeId, name: config.nodeName }, outputRoot: config.outputRoot, ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, logger, heartbeatIntervalMs: config.progressIntervalMs });
+  const segmentActivities = createSegmentActivities({ node: { id: nodeId, name: config.nodeName }, outputRoot: config.outputRoot, ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, logger, heartbeatIntervalMs: config.progressIntervalMs, placement: { cpus: config.encoderCpus } });
   const encodeWorkers: Worker[] = [];
   for (const cap of offered) {
     encodeWorkers.push(
