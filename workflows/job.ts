@@ -21,7 +21,7 @@ import {
   upsertMemo,
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
-import type { EncodeActivities, EncodeFailureDetails, NodeControlActivities, OrchestrationActivities } from '../domain/activities';
+import type { EncodeFailureDetails, NodeControlActivities, OrchestrationActivities } from '../domain/activities';
 import { FAILURE } from '../domain/failures';
 import { VIEW_MEMO, backoffMs, type EncodeResult, type JobView, type JobWorkflowInput } from '../domain/job';
 import * as msg from '../domain/messages';
@@ -30,6 +30,7 @@ import { planRoute, type Route } from '../domain/routing';
 import type { ControlAction } from '../domain/states';
 import { JobState } from './job-state';
 import { setWorkflowLogFields } from './log-context';
+import { controlProxy, encodeProxy, publishProxy } from './proxies';
 import { planSplit, runSplitAttempt } from './split-job';
 
 type AttemptOutcome =
@@ -233,16 +234,7 @@ async function runAttempt(job: JobState, route: Route): Promise<AttemptOutcome> 
     routing: route.reason,
   });
 
-  const { encode } = proxyActivities<EncodeActivities>({
-    taskQueue: route.taskQueue,
-    ...(route.scheduleToStartMs ? { scheduleToStartTimeout: route.scheduleToStartMs } : {}),
-    // pauses can be long; the attempt deadline is a workflow timer that skips paused time
-    startToCloseTimeout: '7 days',
-    heartbeatTimeout: policy.heartbeatTimeoutMs,
-    retry: { maximumAttempts: 1 },
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    priority: { priorityKey: attempt > 1 ? job.routing.priorityKey.later : job.routing.priorityKey.first },
-  });
+  const { encode } = encodeProxy(route, policy.heartbeatTimeoutMs, attempt > 1 ? job.routing.priorityKey.later : job.routing.priorityKey.first);
 
   let settled: { ok: true; value: EncodeResult } | { ok: false; error: unknown } | undefined;
   const scope = new CancellationScope();
@@ -415,11 +407,7 @@ function nodeActivities(nodeId: string, heartbeatTimeoutMs: number) {
 async function publish(job: JobState, nodeId: string | null, result: EncodeResult): Promise<{ ok: true; value: EncodeResult } | { ok: false; error: string }> {
   if (!result.staged || !result.output.path) return { ok: true, value: result };
   if (!nodeId) return { ok: false, error: 'the attempt finished without a node to publish its output' };
-  const { publishOutput } = proxyActivities<NodeControlActivities>({
-    taskQueue: nodeQueue(nodeId),
-    scheduleToCloseTimeout: '60 seconds',
-    retry: { maximumAttempts: 3, initialInterval: '500 ms' },
-  });
+  const { publishOutput } = publishProxy(nodeId);
   try {
     const output = await publishOutput({ jobId: job.input.id, attempt: job.attempt, staged: result.staged, final: result.output.path });
     const { staged: _staged, ...rest } = result;
@@ -437,11 +425,7 @@ async function controlEncoder(job: JobState, action: 'suspend' | 'resume'): Prom
     job.failControl(`cannot ${action}: the attempt has no node yet`);
     return;
   }
-  const control = proxyActivities<NodeControlActivities>({
-    taskQueue: nodeQueue(node),
-    scheduleToCloseTimeout: '10 seconds',
-    retry: { maximumAttempts: 3, initialInterval: '200 ms' },
-  });
+  const control = controlProxy(node);
   const req = { jobId: job.input.id, attempt: job.attempt };
   try {
     if (action === 'suspend') {

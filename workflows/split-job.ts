@@ -20,12 +20,12 @@ import {
   proxyLocalActivities,
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
-import type { EncodeActivities, JoinResult, NodeControlActivities, OrchestrationActivities, SegmentActivities, SplitProbe } from '../domain/activities';
+import type { JoinResult, OrchestrationActivities, SegmentActivities, SplitProbe } from '../domain/activities';
 import type { EncodeResult, JobEnergyFigures } from '../domain/job';
-import { nodeQueue } from '../domain/queues';
 import type { Route } from '../domain/routing';
 import { decideSplit, planSegments, segmentEncodeAttempt, singlePassFrames, type Segment } from '../domain/segments';
 import type { JobState } from './job-state';
+import { controlProxy, encodeProxy, publishProxy } from './proxies';
 import { segmentStates, type SegmentState } from './split-state';
 
 export interface SplitPlan {
@@ -144,15 +144,7 @@ export async function runSplitAttempt(job: JobState, route: Route, plan: SplitPl
   });
   const segments = segmentStates(plan.segments);
   job.segments = segments;
-  const { encode } = proxyActivities<EncodeActivities>({
-    taskQueue: route.taskQueue,
-    ...(route.scheduleToStartMs ? { scheduleToStartTimeout: route.scheduleToStartMs } : {}),
-    startToCloseTimeout: '7 days',
-    heartbeatTimeout: policy.heartbeatTimeoutMs,
-    retry: { maximumAttempts: 1 },
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    priority: { priorityKey: attempt > 1 ? job.routing.priorityKey.later : job.routing.priorityKey.first },
-  });
+  const { encode } = encodeProxy(route, policy.heartbeatTimeoutMs, attempt > 1 ? job.routing.priorityKey.later : job.routing.priorityKey.first);
   const scopes = new Map<number, CancellationScope>();
   const launch = (s: SegmentState, counts = true) => {
     if (counts) s.attempts++;
@@ -267,7 +259,7 @@ export async function runSplitAttempt(job: JobState, route: Route, plan: SplitPl
     return { kind: 'failed', retryable: retryable(err) };
   }
   await cleanUp();
-  const { publishOutput } = proxyActivities<NodeControlActivities>({ taskQueue: nodeQueue(joined.nodeId), scheduleToCloseTimeout: '60 seconds', retry: { maximumAttempts: 3, initialInterval: '500 ms' } });
+  const { publishOutput } = publishProxy(joined.nodeId);
   let output;
   try {
     output = await publishOutput({ jobId: input.id, attempt, staged: joined.result.staged!, final: joined.result.output.path! });
@@ -320,7 +312,7 @@ async function controlSegments(job: JobState, targets: SegmentState[], action: '
   const failed: string[] = [];
   await Promise.all(
     targets.map(async (s) => {
-      const control = proxyActivities<NodeControlActivities>({ taskQueue: nodeQueue(s.node_id!), scheduleToCloseTimeout: '10 seconds', retry: { maximumAttempts: 3, initialInterval: '200 ms' } });
+      const control = controlProxy(s.node_id!);
       try {
         if (action === 'suspend') await control.suspendEncoder({ jobId: job.input.id, attempt: s.encodeAttempt });
         else await control.resumeEncoder({ jobId: job.input.id, attempt: s.encodeAttempt });
