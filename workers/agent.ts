@@ -125,7 +125,7 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
   }
   const otherWorkers: Worker[] = [
     // the node's own queue: suspend/continue, adoption of an encode Temporal lost sight of, publishing
-    await Worker.create({ ...base, taskQueue: nodeQueue(nodeId), activities: { ...createControlActivities(registry), adoptAttempt, publishOutput }, maxConcurrentActivityTaskExecutions: 20 }),
+    await Worker.create({ ...base, taskQueue: nodeQueue(nodeId), activities: { ...createControlActivities(registry), adoptAttempt, publishOutput, removeSegments: segmentActivities.removeSegments }, maxConcurrentActivityTaskExecutions: 20 }),
   ];
   if (config.runWorkflows) {
     otherWorkers.push(

@@ -3,7 +3,7 @@
  * encode, a control action or a publish is sent. Creating a proxy issues no command.
  */
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
-import type { EncodeActivities, NodeControlActivities } from '../domain/activities';
+import type { EncodeActivities, NodeControlActivities, SegmentActivities } from '../domain/activities';
 import { nodeQueue } from '../domain/queues';
 import type { Route } from '../domain/routing';
 
@@ -36,5 +36,15 @@ export function publishProxy(nodeId: string) {
     taskQueue: nodeQueue(nodeId),
     scheduleToCloseTimeout: '60 seconds',
     retry: { maximumAttempts: 3, initialInterval: '500 ms' },
+  });
+}
+
+/** Removing a split job's segment files, on a node that wrote some (a node that does not take it in seconds is gone). */
+export function segmentCleaner(nodeId: string) {
+  return proxyActivities<Pick<SegmentActivities, 'removeSegments'>>({
+    taskQueue: nodeQueue(nodeId),
+    scheduleToStartTimeout: '5 seconds',
+    startToCloseTimeout: '60 seconds',
+    retry: { maximumAttempts: 2, initialInterval: '500 ms' },
   });
 }

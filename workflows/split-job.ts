@@ -25,7 +25,7 @@ import type { EncodeResult, JobEnergyFigures } from '../domain/job';
 import type { Route } from '../domain/routing';
 import { decideSplit, planSegments, segmentEncodeAttempt, singlePassFrames, type Segment } from '../domain/segments';
 import type { JobState } from './job-state';
-import { controlProxy, encodeProxy, publishProxy } from './proxies';
+import { controlProxy, encodeProxy, publishProxy, segmentCleaner } from './proxies';
 import { segmentStates, type SegmentState } from './split-state';
 
 export interface SplitPlan {
@@ -182,7 +182,7 @@ export async function runSplitAttempt(job: JobState, route: Route, plan: SplitPl
     await condition(() => unsettled().length === 0);
     for (const s of segments) if (s.status !== 'completed') s.status = status;
   };
-  const cleanUp = () => CancellationScope.nonCancellable(() => routeActivities(job, route).removeSegments({ jobId: input.id }).catch((err: unknown) => log.warn(`segment files of ${input.id} not removed: ${messageOf(err)}`)));
+  const cleanUp = (joinNode?: string) => removeSegmentFiles(job, [...segments.map((s) => s.node_id), joinNode]);
 
   for (const s of segments) launch(s, true);
   let fatal: { message: string; retryable: boolean; unclaimed?: boolean } | undefined;
@@ -258,7 +258,7 @@ export async function runSplitAttempt(job: JobState, route: Route, plan: SplitPl
     job.fail('failed', `joining the segments failed: ${messageOf(err)}`, undefined);
     return { kind: 'failed', retryable: retryable(err) };
   }
-  await cleanUp();
+  await cleanUp(joined.nodeId);
   const { publishOutput } = publishProxy(joined.nodeId);
   let output;
   try {
@@ -273,6 +273,26 @@ export async function runSplitAttempt(job: JobState, route: Route, plan: SplitPl
   const { staged: _staged, ...joinedResult } = joined.result;
   job.complete({ ...joinedResult, ...summed(results, joined.result), output, frames, log: `${logs.join('\n\n')}\n\n${joined.result.log}` });
   return { kind: 'completed' };
+}
+
+/**
+ * The attempt's segment files go, however it ended: asked of every node that wrote a segment (or
+ * joined), on its own queue, at once; the output root is shared, so one answer is enough (a dead
+ * node's queue times out). An attempt no worker took wrote nothing.
+ */
+async function removeSegmentFiles(job: JobState, nodes: readonly (string | null | undefined)[]): Promise<void> {
+  const targets = [...new Set(nodes.filter((n): n is string => typeof n === 'string'))];
+  if (targets.length === 0) return;
+  const results = await CancellationScope.nonCancellable(() =>
+    Promise.all(
+      targets.map((node) =>
+        segmentCleaner(node)
+          .removeSegments({ jobId: job.input.id })
+          .then(() => true, (err: unknown) => (log.warn(`segment files of ${job.input.id} not removed by ${node}: ${messageOf(err)}`), false)),
+      ),
+    ),
+  );
+  if (!results.some(Boolean)) log.warn(`segment files of ${job.input.id} left: no node that wrote them answered`);
 }
 
 /** Pause: every running segment encoder stopped at once (its node's control queue); unstarted ones held back. */

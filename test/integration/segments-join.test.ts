@@ -154,6 +154,30 @@ describe('segment-parallel encoding: cut and join with FFmpeg', function () {
     });
   }
 
+  it('a generated source (no input): each segment generates its own range, the tone is generated once', async () => {
+    const s: EncodeSpec = { ...spec('/unused', 3), input: { kind: 'synthetic' } };
+    const total = singlePassFrames(3, null, 30);
+    const segments = planSegments({ durationSec: 3, fps: 30, totalFrames: total }, { count: 3 });
+    const single = path.join(dir, 'synthetic.single.mp4');
+    await ffmpeg(buildFfmpegArgs(s, { output: single, format: 'mp4' }));
+    const files = await Promise.all(segments.map(async (seg) => {
+      const out = path.join(dir, `synthetic.seg-${seg.index}.mp4`);
+      await ffmpeg(buildFfmpegArgs(s, { output: out, format: 'mp4', segment: seg }));
+      return out;
+    }));
+    const list = path.join(dir, 'synthetic.list');
+    writeFileSync(list, concatList(files));
+    const joined = path.join(dir, 'synthetic.joined.mp4');
+    await ffmpeg(buildJoinArgs(s, { list, durationSec: 3, output: joined, format: 'mp4' }));
+    const [one, split] = await Promise.all([single, joined].map((file) => measureSplitOutput({ ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', file, spec: s, durationSec: 3 })));
+    const figures = JSON.stringify({ one, split });
+    assert.equal(split!.frames, 90, figures);
+    assert.equal(one!.frames, 90, figures);
+    assert.ok(Math.abs(split!.audioSamples! - one!.audioSamples!) <= 1024, figures);
+    assert.ok(split!.psnrDb! >= one!.psnrDb! - 0.5, figures);
+    assert.deepEqual(split!.decodeErrors, []);
+  });
+
   it('audio encoded per segment would drift; the check catches what the join avoids', () => {
     // four 2.5 s segments, each with its own AAC encode, decoded to 487,424 samples (measured); the
     // range is 480,000: the check names the figure

@@ -220,7 +220,7 @@ export function harness(): Promise<Harness> {
     await run(await Worker.create({ ...base, taskQueue: ORCHESTRATION_QUEUE, workflowBundle: { codePath: workflowBundlePath() }, activities: { liveCapabilities: acts.liveCapabilities } }));
     const encodeActs = { encode: acts.encode, probeForSplit: acts.probeForSplit, joinSegments: acts.joinSegments, removeSegments: acts.removeSegments };
     await run(await Worker.create({ ...base, taskQueue: encodeQueue('cpu'), activities: encodeActs, maxHeartbeatThrottleInterval: '100ms', defaultHeartbeatThrottleInterval: '100ms' }));
-    await run(await Worker.create({ ...base, taskQueue: nodeQueue(FAKE_NODE.id), activities: { suspendEncoder: acts.suspendEncoder, resumeEncoder: acts.resumeEncoder, adoptAttempt: acts.adoptAttempt, publishOutput: acts.publishOutput } }));
+    await run(await Worker.create({ ...base, taskQueue: nodeQueue(FAKE_NODE.id), activities: { suspendEncoder: acts.suspendEncoder, resumeEncoder: acts.resumeEncoder, adoptAttempt: acts.adoptAttempt, publishOutput: acts.publishOutput, removeSegments: acts.removeSegments } }));
     const ctx: ResolveContext = {
       ...DEFAULT_RESOLVE_CONTEXT,
       mediaRoot: path.join(root, 'media'),

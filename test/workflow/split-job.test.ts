@@ -101,6 +101,15 @@ describe('split job workflow (fake activities, real Temporal): the fan-out', fun
     assert.ok(h.world.segmentsRemoved.includes(id));
   });
 
+  it('segments no GPU worker takes fall back to the CPU, split again there (the GPU ladder, per attempt)', async () => {
+    const id = await startJob(h, request({ duration: 4, parallel: 2, hardware: 'if-possible' }, { scenario: '240p30-h264' }), []);
+    const v = await until(h, id, done, 'finished');
+    assert.equal(v.status, 'completed', v.error ?? '');
+    assert.deepEqual(v.attempts.map((a) => [a.task_queue, a.outcome]), [['encode.nvenc', 'unclaimed'], ['encode.cpu', 'completed']]);
+    assert.deepEqual(segmentRequests(id).map((r) => [r.spec.encoder, r.segment!.index]).sort(), [['libx264', 0], ['libx264', 1]]);
+    assert.ok(h.world.segmentsRemoved.includes(id), 'the split attempt cleans up');
+  });
+
   it('parallel=auto on a clip too short to gain runs whole, and its routing says why', async () => {
     const id = await startJob(h, request({ duration: 2, parallel: 'auto' }, { scenario: '240p30-h264' }), [{ kind: 'complete' }]);
     tracked.push({ id, name: 'split-auto-whole' });
