@@ -13,7 +13,7 @@
  * load average before and after; writes bench/results/segments-<date>.json.
  */
 import { execFileSync } from 'node:child_process';
-import { linkSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { JobView } from '../domain/job';
@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     for (const n of counts) runs.push(await runOnce(seconds, preset, input, n, bench));
   } finally {
     await bench.down();
+    rmSync(path.dirname(input), { recursive: true, force: true });
   }
   const uptimeAfter = execFileSync('uptime').toString().trim();
   const base = runs[0]!.wall_s;
