@@ -101,3 +101,30 @@ export function initialJobView(input: JobWorkflowInput): JobView {
     result: null,
   });
 }
+
+/** What a running segment's encode heartbeats (its details, as far as the view needs them). */
+export interface SegmentHeartbeat {
+  segment_index?: number;
+  progress?: number;
+  fps?: number | null;
+}
+
+/**
+ * A split job's view with its running segments' heartbeats: each segment's progress and fps; the
+ * job's progress over the whole range (segments weighted by length), its fps their sum.
+ */
+export function withLiveSegments(view: JobView, lives: readonly SegmentHeartbeat[]): JobView {
+  const segments = (view.segments ?? []).map((g) => {
+    const live = lives.find((l) => l.segment_index === g.index);
+    return live && g.status === 'running' ? { ...g, progress: live.progress ?? g.progress, fps: live.fps ?? g.fps } : g;
+  });
+  const total = segments.reduce((n, g) => n + g.duration_seconds, 0);
+  const done = segments.reduce((n, g) => n + (g.duration_seconds * g.progress) / 100, 0);
+  const running = segments.filter((g) => g.status === 'running' && g.fps !== null);
+  return {
+    ...view,
+    segments,
+    progress: total > 0 ? Math.max(view.progress, Math.min(100, Math.floor((done / total) * 100))) : view.progress,
+    fps: running.length > 0 ? Math.round(running.reduce((n, g) => n + (g.fps ?? 0), 0) * 10) / 10 : null,
+  };
+}

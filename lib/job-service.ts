@@ -26,7 +26,7 @@ import { JobValidationError, resolveJob, type ResolveContext } from '../domain/r
 import type { CreateJobBody } from '../domain/schemas';
 import { SA } from '../domain/search-attributes';
 import { ACTION_ALLOWED_FROM, isJobStatus, refuseAction, type ControlAction, type JobStatus } from '../domain/states';
-import { initialJobView } from '../domain/view';
+import { initialJobView, withLiveSegments } from '../domain/view';
 import type { sequenceCounter, transcodeJob } from '../workflows';
 import { LRUCache } from 'lru-cache';
 import { pageTokenOf, temporalPageToken } from './page-token';
@@ -139,26 +139,6 @@ function allLiveDetails(raw: temporal.api.workflowservice.v1.IDescribeWorkflowEx
 /** Heartbeat details of a job's pending encode; undefined when none is pending. */
 function liveDetails(raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse): LiveDetails | undefined {
   return allLiveDetails(raw)[0];
-}
-
-/**
- * A split job's view with its running segments' heartbeats: each segment's progress and fps; the
- * job's progress over the whole range (segments weighted by length), its fps their sum.
- */
-function withLiveSegments(view: JobView, lives: readonly LiveDetails[]): JobView {
-  const segments = (view.segments ?? []).map((g) => {
-    const live = lives.find((l) => l.segment_index === g.index);
-    return live && g.status === 'running' ? { ...g, progress: live.progress ?? g.progress, fps: live.fps ?? g.fps } : g;
-  });
-  const total = segments.reduce((n, g) => n + g.duration_seconds, 0);
-  const done = segments.reduce((n, g) => n + (g.duration_seconds * g.progress) / 100, 0);
-  const running = segments.filter((g) => g.status === 'running' && g.fps !== null);
-  return {
-    ...view,
-    segments,
-    progress: total > 0 ? Math.max(view.progress, Math.min(100, Math.floor((done / total) * 100))) : view.progress,
-    fps: running.length > 0 ? Math.round(running.reduce((n, g) => n + (g.fps ?? 0), 0) * 10) / 10 : null,
-  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import type { JobRequest } from '../../domain/job';
+import type { JobRequest, JobView, JobWorkflowInput, SegmentView } from '../../domain/job';
+import { initialJobView, withLiveSegments } from '../../domain/view';
 import { resolveJob } from '../../domain/resolve';
 import { createJobSchema, describeZodError } from '../../domain/schemas';
 import { decideSplit, expectedFrames, planSegments, singlePassFrames, splitRefusal, type Segment, type SplittableSpec } from '../../domain/segments';
@@ -139,5 +140,29 @@ describe('parallel and segment_seconds in the request', () => {
     assert.throws(() => resolve({ parallel: 3, segment_seconds: 5 }), /parameters\.segment_seconds: only with parallel=auto/);
     // auto on a job that can never be split is accepted: it simply is not split
     assert.deepEqual(resolve({ parallel: 'auto', output_mode: 'rtmp', rtmp_url: 'rtmp://h/live/k' }).segmenting, { parallel: 'auto', segmentSec: 10 });
+  });
+});
+
+describe('a split job in the view', () => {
+  const seg = (index: number, over: Partial<SegmentView> = {}): SegmentView => ({ index, start_seconds: index * 10, duration_seconds: 10, status: 'queued', node_id: null, attempts: 0, fps: null, progress: 0, ...over });
+  const view = (segments: SegmentView[], progress = 0) => ({ ...initialJobView(input), status: 'running', progress, segments }) as JobView;
+  const input = { id: 'j', sequenceNumber: 1, createdAt: '2026-01-01T00:00:00.000Z', request: { scenario: '240p30-h264', confidence: 'auto', engine: 'auto', queue: 'default', priority: 'medium', parameters: {} }, ...resolveJob({ scenario: '240p30-h264', confidence: 'auto', engine: 'auto', queue: 'default', priority: 'medium', parameters: {} }) } as JobWorkflowInput;
+
+  it("progress is the whole job's (segments weighted by length), fps the running segments' sum, each segment its own heartbeat", () => {
+    const v = withLiveSegments(
+      view([seg(0, { status: 'completed', progress: 100, attempts: 1, node_id: 'a' }), seg(1, { status: 'running', attempts: 2, node_id: 'b' }), seg(2, { status: 'running', attempts: 1, node_id: 'a', duration_seconds: 5 }), seg(3)], 25),
+      [{ segment_index: 1, progress: 50, fps: 40 }, { segment_index: 2, progress: 20, fps: 35.5 }],
+    );
+    assert.deepEqual(v.segments!.map((s) => [s.progress, s.fps]), [[100, null], [50, 40], [20, 35.5], [0, null]]);
+    // (10 + 5 + 1) s of 35 s
+    assert.equal(v.progress, 45);
+    assert.equal(v.fps, 75.5);
+  });
+
+  it('never moves the progress back, and a heartbeat of a segment that is not running is not shown', () => {
+    const v = withLiveSegments(view([seg(0, { status: 'completed', progress: 100 }), seg(1)], 60), [{ segment_index: 1, progress: 80, fps: 10 }]);
+    assert.equal(v.progress, 60);
+    assert.deepEqual(v.segments![1]!.progress, 0);
+    assert.equal(v.fps, null);
   });
 });
