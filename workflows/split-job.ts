@@ -37,7 +37,7 @@ export interface SplitPlan {
 }
 
 /** How a split attempt ended, for the job's main loop (the same kinds as a whole attempt's). */
-export type SplitOutcome = { kind: 'completed' } | { kind: 'canceled' } | { kind: 'unclaimed' } | { kind: 'failed'; retryable: boolean };
+export type SplitOutcome = { kind: 'completed' } | { kind: 'canceled' } | { kind: 'unclaimed' } | { kind: 'failed' | 'timed_out'; retryable: boolean };
 
 const { liveCapabilities } = proxyLocalActivities<OrchestrationActivities>({
   startToCloseTimeout: '10 seconds',
@@ -185,7 +185,8 @@ export async function runSplitAttempt(job: JobState, route: Route, plan: SplitPl
   const cleanUp = (joinNode?: string) => removeSegmentFiles(job, [...segments.map((s) => s.node_id), joinNode]);
 
   for (const s of segments) launch(s, true);
-  let fatal: { message: string; retryable: boolean; unclaimed?: boolean } | undefined;
+  let fatal: { message: string; retryable: boolean; unclaimed?: boolean; timedOut?: boolean } | undefined;
+  let activeMs = 0;
   while (!fatal) {
     const seen = job.rev;
     if (job.cancelRequested) {
@@ -224,7 +225,14 @@ export async function runSplitAttempt(job: JobState, route: Route, plan: SplitPl
     if (segments.every((s) => s.status === 'completed')) break;
     if (job.pauseRequested && job.status !== 'paused') await pauseSegments(job, segments, scopes);
     else if (job.resumeRequested && job.status === 'paused') await resumeSegments(job, segments, launch);
-    else await condition(() => job.rev !== seen);
+    else if (job.status === 'paused' || job.status === 'queued') await condition(() => job.rev !== seen);
+    else {
+      // the attempt's deadline counts time with a segment on a worker, paused time excluded
+      const started = Date.now();
+      const woke = await condition(() => job.rev !== seen, Math.max(1, policy.attemptDeadlineMs - activeMs));
+      activeMs += Date.now() - started;
+      if (!woke) fatal = { message: `attempt ${attempt} exceeded its deadline of ${Math.round(policy.attemptDeadlineMs / 1000)} s`, retryable: true, timedOut: true };
+    }
   }
 
   if (fatal) {
@@ -235,8 +243,8 @@ export async function runSplitAttempt(job: JobState, route: Route, plan: SplitPl
       return { kind: 'unclaimed' };
     }
     if (job.status === 'paused') job.leavePause('a segment failed while paused');
-    job.fail('failed', fatal.message, undefined);
-    return { kind: 'failed', retryable: fatal.retryable };
+    job.fail(fatal.timedOut ? 'timed_out' : 'failed', fatal.message, undefined);
+    return { kind: fatal.timedOut ? 'timed_out' : 'failed', retryable: fatal.retryable };
   }
 
   // join, check and publish (a pause now waits for the join: it is short, and stream copy)

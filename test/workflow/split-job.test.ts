@@ -110,6 +110,16 @@ describe('split job workflow (fake activities, real Temporal): the fan-out', fun
     assert.ok(h.world.segmentsRemoved.includes(id), 'the split attempt cleans up');
   });
 
+  it('a split attempt past its deadline times out, its segments stopped', async () => {
+    const id = await startJob(h, request({ duration: 4, parallel: 2, max_retries: 0 }, { scenario: '240p30-h264' }), [], { attemptDeadlineMs: 1_500 });
+    h.world.segmentScript.set(id, new Map([0, 1].map((i) => [i, [{ kind: 'hang' as const }]])));
+    const v = await until(h, id, done, 'finished');
+    assert.equal(v.status, 'timed_out');
+    assert.match(v.error!, /attempt 1 exceeded its deadline of 2 s/);
+    assert.deepEqual(v.segments!.map((s) => s.status), ['failed', 'failed']);
+    assert.ok(h.world.segmentsRemoved.includes(id));
+  });
+
   it('parallel=auto on a clip too short to gain runs whole, and its routing says why', async () => {
     const id = await startJob(h, request({ duration: 2, parallel: 'auto' }, { scenario: '240p30-h264' }), [{ kind: 'complete' }]);
     tracked.push({ id, name: 'split-auto-whole' });
