@@ -19,6 +19,7 @@ import { findEncoder } from '../domain/encoders';
 import { cpuFallback } from '../domain/routing';
 import type { EncodeProgress, EncodeResult, EncodeSpec } from '../domain/job';
 import { addProgressPoint, newProgressHistory, type ProgressHistory } from '../domain/progress-history';
+import { SEGMENTS_DIR } from '../domain/segments';
 import { isHttpUrl } from '../domain/urls';
 import { containerFor, encoderCommand, type EncoderCommand } from '../encoders';
 import { diagnoseFsError, diagnoseStderr, lastTellingLine, type Diagnosis } from '../encoders/encoder-errors';
@@ -51,6 +52,13 @@ export interface SessionDeps {
   logger: Logger;
   telemetry?: EncodeTelemetry;
   leases?: EncoderLeases;
+  /** where the node's encoders run: pinned to these CPUs (taskset -c), with this many threads */
+  placement?: EncoderPlacement;
+}
+
+export interface EncoderPlacement {
+  cpus?: string;
+  threads?: number;
 }
 
 /** What the session tells the workflow as it goes (signals; best effort, in order). */
@@ -58,7 +66,7 @@ export interface SessionReporter {
   firstFrame(): void;
 }
 
-export type LiveDetails = EncodeProgress & { stderr_tail: string[]; command: string; phase: Phase; history: ProgressHistory };
+export type LiveDetails = EncodeProgress & { stderr_tail: string[]; command: string; phase: Phase; history: ProgressHistory; segment_index?: number };
 type Phase = 'preparing' | 'encoding' | 'finishing' | 'done' | 'failed';
 
 /** Inputs that end this much before what their header promised were cut short (truncated, corrupt). */
@@ -93,9 +101,11 @@ export class EncodeSession {
     private readonly reporter: SessionReporter,
   ) {
     this.simulated = deps.simulatedEncoders?.has(req.spec.encoder) ?? false;
-    this.expectedSec = req.spec.durationSec;
+    // a segment of a split job encodes its own frames only (domain/segments.ts)
+    this.expectedSec = req.segment ? req.segment.frames / req.spec.fps : req.spec.durationSec;
     this.log = deps.logger.child({ job_id: req.jobId, attempt: req.attempt, node: deps.node.id });
-    this.files = new AttemptFiles(path.join(deps.outputRoot, req.jobId), req.attempt, containerFor(req.spec).extension);
+    const dir = path.join(deps.outputRoot, req.jobId, ...(req.segment ? [SEGMENTS_DIR] : []));
+    this.files = new AttemptFiles(dir, req.attempt, containerFor(req.spec).extension);
     this.result = this.run().finally(() => this.deps.leases?.untrack(this.proc?.pid ?? -1));
     // the activity that owns the session reads the result; an adopted or dropped one may not
     this.result.catch(() => undefined);
@@ -112,7 +122,7 @@ export class EncodeSession {
   }
 
   private get jobDir(): string {
-    return path.join(this.deps.outputRoot, this.req.jobId);
+    return this.files.jobDir;
   }
 
   details(): LiveDetails {
@@ -130,6 +140,7 @@ export class EncodeSession {
       command: this.shown,
       phase: this.phase,
       history: this.history,
+      ...(this.req.segment ? { segment_index: this.req.segment.index } : {}),
     };
   }
 
@@ -201,9 +212,11 @@ export class EncodeSession {
         try {
           const probe = await probeMedia(deps.ffprobePath, input, { timeoutMs: 20_000, signal: this.abort.signal });
           inputSec = probe.duration;
-          if (inputSec !== null) this.expectedSec = Math.min(this.expectedSec, inputSec);
-          if (!probe.audio) spec = { ...spec, audio: false }; // an input without sound: an output without sound
-          spec = { ...spec, durationSec: this.expectedSec };
+          if (!req.segment) {
+            if (inputSec !== null) this.expectedSec = Math.min(this.expectedSec, inputSec);
+            if (!probe.audio) spec = { ...spec, audio: false }; // an input without sound: an output without sound
+            spec = { ...spec, durationSec: this.expectedSec };
+          }
         } catch (err) {
           if (this.canceled) throw err;
           if (!(err instanceof ProbeError)) throw this.stepFailure('probing the input', err);
@@ -213,7 +226,7 @@ export class EncodeSession {
       const toFile = spec.output.mode === 'file';
       const target = spec.output.mode === 'rtmp' ? spec.output.url : files.partial;
       try {
-        this.command = encoderCommand(spec, { input, output: target });
+        this.command = encoderCommand(spec, { input, output: target, threads: deps.placement?.threads, ...(req.segment ? { segment: req.segment } : {}) });
       } catch (err) {
         throw this.fail(FAILURE.invalidJob, (err as Error).message, true);
       }
@@ -225,7 +238,7 @@ export class EncodeSession {
         // gst-launch cannot stop a demuxed input at a duration: cut it first (stream copy, no re-encode)
         encoderInput = files.trimmedInput;
         await this.trimInput(input, this.expectedSec, encoderInput);
-        this.command = encoderCommand(spec, { input: encoderInput, output: target });
+        this.command = encoderCommand(spec, { input: encoderInput, output: target, threads: deps.placement?.threads });
       }
       const command = this.command;
       const program = command.program === 'ffmpeg' ? deps.ffmpegPath : (deps.gstLaunchPath ?? 'gst-launch-1.0');
@@ -240,6 +253,7 @@ export class EncodeSession {
       const proc = new EncoderProcess({
         command: program,
         args: command.args,
+        cpus: deps.placement?.cpus,
         onStdoutLine: (line) => {
           const snap = command.progress(line);
           if (!snap) return;
@@ -296,7 +310,8 @@ export class EncodeSession {
       if (exit.code !== 0) throw this.encoderFailure(command.program, exit);
 
       this.phase = 'finishing';
-      if (input !== undefined) this.checkInputNotCutShort(command.program, spec, inputSec, input);
+      if (req.segment) this.checkSegmentFrames(req.segment);
+      else if (input !== undefined) this.checkInputNotCutShort(command.program, spec, inputSec, input);
       // gst-launch reports no frame count: the position at the end gives it
       const frames = command.program === 'ffmpeg' ? (this.last?.frame ?? 0) : Math.round(this.expectedSec * spec.fps);
       const staged = toFile ? files.staged : null;
@@ -385,6 +400,13 @@ export class EncodeSession {
     }
     const line = lastTellingLine(lines);
     return this.fail(FAILURE.encoderFailed, `${program} ${how} on ${this.deps.node.name}${line ? `: ${line}` : ''}`);
+  }
+
+  /** A segment must hold exactly its frames: the join adds them up to the single pass's count. */
+  private checkSegmentFrames(segment: NonNullable<EncodeRequest['segment']>): void {
+    const made = this.last?.frame ?? 0;
+    if (made === segment.frames) return;
+    throw this.fail(FAILURE.splitCheckFailed, `segment ${segment.index} made ${made} frames of its ${segment.frames} (from frame ${segment.startFrame}) on ${this.deps.node.name}`);
   }
 
   /**

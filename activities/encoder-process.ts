@@ -23,6 +23,8 @@ export interface SpawnOptions {
   /** called with every stderr line */
   onStderrLine?: (line: string) => void;
   stderrTailLines?: number;
+  /** pin the encoder to these CPUs (taskset -c list) */
+  cpus?: string;
 }
 
 export class EncoderProcess {
@@ -40,7 +42,7 @@ export class EncoderProcess {
       detached: true, // own process group: signals reach the whole encoder
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, AV_LOG_FORCE_NOCOLOR: '1' },
-    });
+    }, 'KILL', opts.cpus);
     this.exited = new Promise((resolve) => {
       this.child.once('close', (code, signal) => {
         this.exitInfo = { code, signal };

@@ -4,3 +4,4 @@ export { createControlActivities } from './control';
 export { createOrchestrationActivities } from './orchestration';
 export { EncoderRegistry } from './encoder-registry';
 export { jobLogContext } from './log-context';
+export { createSegmentActivities } from './segments';

@@ -87,7 +87,7 @@ function finish(level: Verification['level'], checks: VerificationCheck[], psnr:
 }
 
 /** Lines ffmpeg reports at error level while decoding the whole output. */
-function fullDecodeErrors(ffmpeg: string, file: string, signal?: AbortSignal): Promise<string[]> {
+export function fullDecodeErrors(ffmpeg: string, file: string, signal?: AbortSignal): Promise<string[]> {
   return new Promise((resolve) => {
     execFile(ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-'], { timeout: 600_000, maxBuffer: 4 * 1024 * 1024, signal }, (err, _out, stderr) => {
       const lines = String(stderr).split('\n').filter(Boolean);
@@ -98,7 +98,7 @@ function fullDecodeErrors(ffmpeg: string, file: string, signal?: AbortSignal): P
 }
 
 /** PSNR and SSIM of the output against the source, scaled to the output's size. */
-function quality(v: VerifyInput): Promise<{ psnr: number | null; ssim: number | null }> {
+export function quality(v: VerifyInput): Promise<{ psnr: number | null; ssim: number | null }> {
   const { spec } = v;
   const size = `${spec.width}:${spec.height}`;
   let reference: string[];

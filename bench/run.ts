@@ -49,7 +49,7 @@ export function stats(values: number[]): Stats {
 
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
-class Bench {
+export class Bench {
   server!: DevServer;
   master!: NodeProcess;
   workers: NodeProcess[] = [];

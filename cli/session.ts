@@ -105,6 +105,12 @@ export function parseInteger(value: string): number {
   if (!Number.isInteger(n)) throw new InvalidArgumentError('Not a whole number.');
   return n;
 }
+/** --parallel: off, auto, or a number of segments (the schema checks its range). */
+export function parseParallel(value: string): 'off' | 'auto' | number {
+  if (value === 'off' || value === 'auto') return value;
+  if (/^\d+$/.test(value)) return Number(value);
+  throw new InvalidArgumentError('Give off, auto or a number of segments.');
+}
 export function parseInterval(value: string): number {
   const n = parseInteger(value);
   if (n < 100 || n > 60_000) throw new InvalidArgumentError('Give 100 to 60000 (ms).');

@@ -19,6 +19,50 @@ export interface EncodeRequest {
   stage?: boolean;
   /** the encoder is stopped when its worker has had no contact with Temporal this long (set by the worker) */
   leaseMs?: number;
+  /** one segment of a split job: these output frames, video only, into the job's segment folder */
+  segment?: SegmentTask;
+}
+
+/** The output frames one segment encodes (domain/segments.ts). */
+export interface SegmentTask {
+  index: number;
+  startFrame: number;
+  frames: number;
+}
+
+/** What planning a split needs to know of the input (read on a worker: it sees the media root). */
+export interface SplitProbe {
+  inputSec: number | null;
+  /** the source's audio duration, null without audio */
+  audioSec: number | null;
+  keyframes: number[];
+}
+
+export interface JoinRequest {
+  jobId: string;
+  attempt: number;
+  spec: EncodeSpec;
+  /** the segments' staged files, in order */
+  segments: string[];
+  /** the range encoded, seconds, and what a single pass of it makes */
+  durationSec: number;
+  totalFrames: number;
+  audioSec: number | null;
+}
+
+export interface JoinResult {
+  result: EncodeResult;
+  /** the node that wrote the joined file (it publishes it) */
+  nodeId: string;
+}
+
+/** The split job's own activities, on the encode queue of its route (any worker sees the shared root). */
+export interface SegmentActivities {
+  probeForSplit(req: { jobId: string; spec: EncodeSpec }): Promise<SplitProbe>;
+  /** concat + audio once + metadata, then the checks every split job gets; the output staged */
+  joinSegments(req: JoinRequest): Promise<JoinResult>;
+  /** removes the job's segment folder */
+  removeSegments(req: { jobId: string }): Promise<void>;
 }
 
 export interface PublishRequest {

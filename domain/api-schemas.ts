@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { CAPABILITIES } from './encoders';
-import { CONFIDENCES, ENGINES, PRIORITIES, QUEUES, type JobView } from './job';
+import { CONFIDENCES, ENGINES, PRIORITIES, QUEUES, SEGMENT_STATUSES, type JobView } from './job';
 import { NODE_STATUSES, type HeartbeatAnswer, type NodeView } from './nodes';
 import { POWER_HISTORY_POINTS } from './power';
 import { PROGRESS_HISTORY_POINTS } from './progress-history';
@@ -122,6 +122,21 @@ export const jobViewSchema = z.object({
     })
     .optional()
     .describe("the current attempt's progress and fps over its run, at most 120 evenly spaced points: from the running encode, or the completed attempt; absent when neither has one"),
+  segments: z
+    .array(
+      z.object({
+        index: z.number().int(),
+        start_seconds: z.number(),
+        duration_seconds: z.number(),
+        status: z.enum(SEGMENT_STATUSES),
+        node_id: z.string().nullable(),
+        attempts: z.number().int(),
+        fps: z.number().nullable(),
+        progress: z.number().min(0).max(100),
+      }),
+    )
+    .optional()
+    .describe('present when the job is split (parameters.parallel): one entry per segment; the job\'s progress, energy and CPU time are the sums over them'),
 });
 
 export const jobSummarySchema = z.object({

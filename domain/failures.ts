@@ -22,6 +22,8 @@ export const FAILURE = {
   outputNotWritable: 'OutputNotWritable',
   /** the worker lost contact with Temporal longer than its lease: its encoder was stopped */
   lostContact: 'LostContact',
+  /** the joined output of a split job differs from what a single pass makes (the message names the figure): retryable */
+  splitCheckFailed: 'SplitCheckFailed',
   /** the attempt was canceled (by its workflow, or because nobody adopted it) */
   canceled: 'EncodeCanceled',
   // ---- the job workflow

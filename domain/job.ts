@@ -9,6 +9,7 @@
 import type { Engine } from './encoders';
 import type { Codec } from './scenarios';
 import type { ProgressHistory } from './progress-history';
+import type { ParallelChoice } from './segments';
 import type { JobStatus } from './states';
 
 export const CONFIDENCES = ['auto', 'high', 'medium', 'low'] as const;
@@ -41,6 +42,10 @@ export interface JobParameters {
   audio?: boolean;
   /** this job's own webhook: every state change is posted there (docs/API.md, Webhooks) */
   webhook_url?: string;
+  /** segment-parallel encoding: off (default), auto, or a number of segments (domain/segments.ts) */
+  parallel?: ParallelChoice;
+  /** segment length for parallel=auto, seconds */
+  segment_seconds?: number;
 }
 
 export interface JobRequest {
@@ -252,6 +257,25 @@ export interface JobView {
    * encode's heartbeat details, or the completed attempt's result; absent when neither has one
    */
   progress_history?: ProgressHistory;
+  /** present when the job is split into segments (segment-parallel encoding) */
+  segments?: SegmentView[];
+}
+
+export const SEGMENT_STATUSES = ['queued', 'running', 'completed', 'failed', 'canceled'] as const;
+export type SegmentStatus = (typeof SEGMENT_STATUSES)[number];
+
+/** One segment of a split job, as the job view shows it. */
+export interface SegmentView {
+  index: number;
+  start_seconds: number;
+  duration_seconds: number;
+  status: SegmentStatus;
+  node_id: string | null;
+  /** encodes of this segment so far (a lost worker's segment runs again: 2) */
+  attempts: number;
+  fps: number | null;
+  /** 0-100 */
+  progress: number;
 }
 
 /** The workflow's input: what the API resolved, plus what earlier runs of the same job left. */
@@ -269,6 +293,12 @@ export interface RoutingIntent {
   priorityKey: { first: number; later: number };
 }
 
+/** What the request asks of segment-parallel encoding, resolved at the edge (resolveJob). */
+export interface SegmentingIntent {
+  parallel: Exclude<ParallelChoice, 'off'>;
+  segmentSec: number;
+}
+
 export interface JobWorkflowInput {
   id: string;
   sequenceNumber: number;
@@ -280,6 +310,8 @@ export interface JobWorkflowInput {
   routing?: RoutingIntent;
   /** set when a manual retry starts a new run of a failed/timed-out/canceled job */
   previous?: CarriedJobState;
+  /** present when the request asks for segment-parallel encoding (parallel=auto or N) */
+  segmenting?: SegmentingIntent;
 }
 
 export interface CarriedJobState {

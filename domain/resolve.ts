@@ -15,10 +15,12 @@ import {
   type JobRequest,
   type OutputSpec,
   type RoutingIntent,
+  type SegmentingIntent,
 } from './job';
 import { routingIntentOf } from './routing';
 import { parseScenario, type Codec } from './scenarios';
 import { parseBitrateKbps } from './schemas';
+import { SEGMENT_SECONDS, splitRefusal } from './segments';
 import { GST_UNSAFE_END_PATTERN, SAFE_CHAR, UNSAFE_CHAR_RANGES, gstUnquotable, textProblem } from './text-rules';
 import { isHttpUrl, urlPatternBody } from './urls';
 
@@ -178,7 +180,27 @@ function resolveEncoder(req: JobRequest, scenarioCodec: Codec): EncoderInfo {
   return choice.encoder;
 }
 
-export function resolveJob(req: JobRequest, ctx: ResolveContext = DEFAULT_RESOLVE_CONTEXT): { spec: EncodeSpec; policy: JobPolicy; routing: RoutingIntent } {
+/**
+ * Segment-parallel encoding as asked: absent for off (the default); N for a job that can never be
+ * split is refused, naming why; segment_seconds belongs to auto.
+ */
+function resolveSegmenting(req: JobRequest, spec: EncodeSpec): SegmentingIntent | undefined {
+  const { parallel = 'off', segment_seconds: segmentSec } = req.parameters;
+  if (segmentSec !== undefined && parallel !== 'auto') {
+    throw new JobValidationError('parameters.segment_seconds', `only with parallel=auto (parallel is ${parallel}; a number of segments sets their length itself)`);
+  }
+  if (parallel === 'off') return undefined;
+  if (typeof parallel === 'number') {
+    const refusal = splitRefusal({ ...spec, queue: req.queue });
+    if (refusal) throw new JobValidationError('parameters.parallel', `cannot split this job: ${refusal}; use parallel=off or auto`);
+  }
+  return { parallel, segmentSec: segmentSec ?? SEGMENT_SECONDS.default };
+}
+
+export function resolveJob(
+  req: JobRequest,
+  ctx: ResolveContext = DEFAULT_RESOLVE_CONTEXT,
+): { spec: EncodeSpec; policy: JobPolicy; routing: RoutingIntent; segmenting?: SegmentingIntent } {
   const parsed = parseScenario(req.scenario);
   if (!parsed.ok) throw new JobValidationError('scenario', parsed.error);
   const scenario = parsed.scenario;
@@ -216,5 +238,6 @@ export function resolveJob(req: JobRequest, ctx: ResolveContext = DEFAULT_RESOLV
     attemptDeadlineMs: p.timeout !== undefined ? Math.round(p.timeout * 1000) : deriveDeadlineMs(spec),
     hardware: p.hardware ?? 'auto',
   };
-  return { spec, policy, routing: routingIntentOf(req, policy) };
+  const segmenting = resolveSegmenting(req, spec);
+  return { spec, policy, routing: routingIntentOf(req, policy), ...(segmenting ? { segmenting } : {}) };
 }

@@ -8,6 +8,7 @@ import { ALL_PRESETS, CAPABILITIES, ENCODERS, ENCODER_NAMES, chooseEncoder, type
 import { CONFIDENCES, ENGINES, HARDWARE_POLICIES, OUTPUT_MODES, PRIORITIES, QUEUES, type EngineChoice, type JobParameters } from './job';
 import { COMBINED_SOURCE } from './power';
 import { CODECS, SCENARIO_GRAMMAR, parseScenario, scenarioPattern, type Codec } from './scenarios';
+import { AUTO_MIN_SEGMENTS, PARALLEL_SEGMENTS, SEGMENT_SECONDS } from './segments';
 import { JOB_STATUSES } from './states';
 import { GST_UNSAFE_END_PATTERN, SAFE_TEXT_PATTERN, textProblem } from './text-rules';
 import { HTTP_URL_PATTERN, RTMP_URL_PATTERN } from './urls';
@@ -106,6 +107,16 @@ export const jobParametersSchema = z
     hardware: z.enum(HARDWARE_POLICIES).describe('auto | cpu | if-possible | required').optional(),
     audio: z.boolean().describe('encode an audio track (default true)').optional(),
     webhook_url: webhookUrlSchema.describe("this job's own webhook: each state change is posted there, signed with the secret in POST /jobs' Webhook-Secret header").optional(),
+    parallel: z
+      .union([z.enum(['off', 'auto']), z.number().int().min(PARALLEL_SEGMENTS.min).max(PARALLEL_SEGMENTS.max)])
+      .describe(`segment-parallel encoding: off (default), auto (split a file output of at least ${AUTO_MIN_SEGMENTS} segments when workers are live), or a number of segments (${PARALLEL_SEGMENTS.min}–${PARALLEL_SEGMENTS.max}); never for RTMP outputs or the live queue`)
+      .optional(),
+    segment_seconds: z
+      .number()
+      .min(SEGMENT_SECONDS.min)
+      .max(SEGMENT_SECONDS.max)
+      .describe(`segment length in seconds for parallel=auto (default ${SEGMENT_SECONDS.default})`)
+      .optional(),
     engine: z
       .enum(ENGINES)
       .describe("the engine again, where the spec's clients also send it: the one of engine and parameters.engine that names an engine wins (auto names none); ffmpeg in one and gstreamer in the other is refused")

@@ -2,7 +2,7 @@
  * Building the job view (the wire format of GET /jobs/{id}) from the workflow input and the
  * job's state. The workflow's query and the API's first answer to POST /jobs share it.
  */
-import type { AttemptRecord, EncodeResult, JobOutput, JobView, JobWorkflowInput, Transition } from './job';
+import type { AttemptRecord, EncodeResult, JobOutput, JobView, JobWorkflowInput, SegmentView, Transition } from './job';
 import type { JobStatus } from './states';
 
 /** How many characters of log the view's tail carries (GET /jobs/{id}/logs has everything). */
@@ -19,6 +19,8 @@ export interface ViewState {
   progress: number;
   result: EncodeResult | null;
   waitReason?: string | null;
+  /** a split job's segments */
+  segments?: readonly SegmentView[] | null;
 }
 
 /** How many times a job went to `retrying`, automatically or by hand: its retry count. */
@@ -78,7 +80,13 @@ export function buildJobView(input: JobWorkflowInput, s: ViewState): JobView {
     ssim: s.result?.verification?.ssim ?? null,
     // only when the result has one: the memo of a job from before it stays as it was
     ...(s.result?.progress_history ? { progress_history: s.result.progress_history } : {}),
+    ...(s.segments ? { segments: s.segments.map(segmentView) } : {}),
   };
+}
+
+/** A segment as the view shows it: exactly the view's fields (the workflow keeps more). */
+function segmentView(g: SegmentView): SegmentView {
+  return { index: g.index, start_seconds: g.start_seconds, duration_seconds: g.duration_seconds, status: g.status, node_id: g.node_id, attempts: g.attempts, fps: g.fps, progress: g.progress };
 }
 
 /** The view of a job the moment it is created, before its workflow ran a single task. */
@@ -94,4 +102,31 @@ export function initialJobView(input: JobWorkflowInput): JobView {
     progress: 0,
     result: null,
   });
+}
+
+/** What a running segment's encode heartbeats (its details, as far as the view needs them). */
+export interface SegmentHeartbeat {
+  segment_index?: number;
+  progress?: number;
+  fps?: number | null;
+}
+
+/**
+ * A split job's view with its running segments' heartbeats: each segment's progress and fps; the
+ * job's progress over the whole range (segments weighted by length), its fps their sum.
+ */
+export function withLiveSegments(view: JobView, lives: readonly SegmentHeartbeat[]): JobView {
+  const segments = (view.segments ?? []).map((g) => {
+    const live = lives.find((l) => l.segment_index === g.index);
+    return live && g.status === 'running' ? { ...g, progress: live.progress ?? g.progress, fps: live.fps ?? g.fps } : g;
+  });
+  const total = segments.reduce((n, g) => n + g.duration_seconds, 0);
+  const done = segments.reduce((n, g) => n + (g.duration_seconds * g.progress) / 100, 0);
+  const running = segments.filter((g) => g.status === 'running' && g.fps !== null);
+  return {
+    ...view,
+    segments,
+    progress: total > 0 ? Math.max(view.progress, Math.min(100, Math.floor((done / total) * 100))) : view.progress,
+    fps: running.length > 0 ? Math.round(running.reduce((n, g) => n + (g.fps ?? 0), 0) * 10) / 10 : null,
+  };
 }

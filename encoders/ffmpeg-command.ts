@@ -14,6 +14,16 @@ export interface FfmpegIo {
   output: string;
   /** the container for a file output (ffmpeg's -f) */
   format: string;
+  /** encode only these output frames, video only (segment-parallel encoding, domain/segments.ts) */
+  segment?: SegmentRange;
+  /** the encoder's thread count (a worker setting, FFRTMP_ENCODER_THREADS) */
+  threads?: number;
+}
+
+/** The output frames one segment encodes: from startFrame (at startFrame / fps in the source), this many. */
+export interface SegmentRange {
+  startFrame: number;
+  frames: number;
 }
 
 type VideoStrategy = (spec: EncodeSpec) => string[];
@@ -29,7 +39,8 @@ const VIDEO: Readonly<Record<string, VideoStrategy>> = {
   libx264: (s) => ['-c:v', 'libx264', '-preset', s.preset, ...rate(s), ...gop(s), '-pix_fmt', 'yuv420p'],
   libx265: (s) => [
     '-c:v', 'libx265', '-preset', s.preset, ...rate(s), ...gop(s), '-pix_fmt', 'yuv420p',
-    '-x265-params', 'log-level=error', '-tag:v', 'hvc1',
+    // closed GOPs (x265 opens them by default): every segment must decode on its own
+    '-x265-params', 'log-level=error:no-open-gop=1', '-tag:v', 'hvc1',
   ],
   'libvpx-vp9': (s) => {
     const cpuUsed: Record<string, string> = { realtime: '8', good: '4', best: '1' };
@@ -66,7 +77,12 @@ function filterArgs(spec: EncodeSpec, capability: Capability, hasRealInput: bool
   return filters.length > 0 ? ['-vf', filters.join(',')] : [];
 }
 
-function audioArgs(spec: EncodeSpec, format: string): string[] {
+/** A time for ffmpeg: seconds with microsecond precision, no exponent. */
+export function seconds(t: number): string {
+  return (Math.round(t * 1e6) / 1e6).toFixed(6).replace(/\.?0+$/, '') || '0';
+}
+
+export function audioArgs(spec: Pick<EncodeSpec, 'audio'>, format: string): string[] {
   if (!spec.audio) return ['-an'];
   if (format === 'webm') return ['-c:a', 'libopus', '-b:a', '96k'];
   return ['-c:a', 'aac', '-b:a', '128k', '-ar', '48000'];
@@ -75,10 +91,12 @@ function audioArgs(spec: EncodeSpec, format: string): string[] {
 /** The synthetic source: moving test pattern with a clock, and a tone; reproducible bit for bit. */
 export function syntheticInputArgs(spec: Pick<EncodeSpec, 'width' | 'height' | 'fps' | 'durationSec' | 'audio'>): string[] {
   const video = ['-f', 'lavfi', '-i', `testsrc2=size=${spec.width}x${spec.height}:rate=${spec.fps}:duration=${spec.durationSec}`];
-  const audio = spec.audio
-    ? ['-f', 'lavfi', '-i', `sine=frequency=440:beep_factor=4:sample_rate=48000:duration=${spec.durationSec}`]
-    : [];
-  return [...video, ...audio];
+  return [...video, ...(spec.audio ? syntheticAudioArgs(spec.durationSec) : [])];
+}
+
+/** The synthetic source's tone alone (the join of a split job encodes it once for the whole range). */
+export function syntheticAudioArgs(durationSec: number): string[] {
+  return ['-f', 'lavfi', '-i', `sine=frequency=440:beep_factor=4:sample_rate=48000:duration=${durationSec}`];
 }
 
 export function containerFor(spec: EncodeSpec): { format: string; extension: string } {
@@ -102,24 +120,31 @@ export function buildFfmpegArgs(spec: EncodeSpec, io: FfmpegIo): string[] {
   const video = VIDEO[spec.encoder];
   if (!info || info.engine !== 'ffmpeg' || !video) throw new Error(`no FFmpeg strategy for encoder ${spec.encoder}`);
   const realtime = spec.output.mode === 'rtmp';
+  const segment = io.segment;
+  if (segment && realtime) throw new Error('an RTMP output is never split into segments');
+  // a segment is video only: the audio is encoded once over the whole timeline at the join
+  const withAudio = spec.audio && !segment;
+  // accurate seek (the default when transcoding): decoding starts at the keyframe before, output at the frame
+  const seek = segment && segment.startFrame > 0 ? ['-ss', seconds(segment.startFrame / spec.fps)] : [];
 
   const input: string[] = [];
   if (io.input === undefined) {
     if (realtime) input.push('-re');
-    input.push(...syntheticInputArgs(spec));
+    input.push(...seek, ...syntheticInputArgs({ ...spec, audio: withAudio }));
   } else {
     const remote = isHttpUrl(io.input);
     input.push('-protocol_whitelist', remote ? 'http,https,tcp,tls' : 'file');
     if (realtime) input.push('-re');
-    input.push('-i', remote ? io.input : localPath(io.input, 'input'));
+    input.push(...seek, '-i', remote ? io.input : localPath(io.input, 'input'));
   }
 
   const output: string[] = [];
-  if (io.input !== undefined) output.push('-map', '0:v:0', ...(spec.audio ? ['-map', '0:a:0?'] : []));
+  if (io.input !== undefined) output.push('-map', '0:v:0', ...(withAudio ? ['-map', '0:a:0?'] : []));
   output.push(...filterArgs(spec, info.capability, io.input !== undefined));
   output.push(...video(spec));
-  output.push(...audioArgs(spec, io.format));
-  output.push('-t', String(spec.durationSec));
+  if (io.threads !== undefined) output.push('-threads', String(io.threads));
+  if (segment) output.push('-an', '-sn', '-dn', '-frames:v', String(segment.frames));
+  else output.push(...audioArgs(spec, io.format), '-t', String(spec.durationSec));
   if (io.format === 'mp4') output.push('-movflags', '+faststart');
   output.push('-f', io.format);
 

@@ -24,7 +24,9 @@ export function pdeathsigWrapper(): string | null {
   return wrapper;
 }
 
-export function spawnBound(command: string, args: readonly string[], options: SpawnOptions, signal: 'KILL' | 'TERM' = 'KILL'): ChildProcess {
+export function spawnBound(command: string, args: readonly string[], options: SpawnOptions, signal: 'KILL' | 'TERM' = 'KILL', cpus?: string): ChildProcess {
+  // util-linux taskset sets the affinity and execs the command (same pid, so same process group)
+  const [cmd, argv] = cpus ? ['taskset', ['-c', cpus, command, ...args]] : [command, [...args]];
   const w = pdeathsigWrapper();
-  return w ? spawn(w, ['--pdeathsig', signal, '--', command, ...args], options) : spawn(command, [...args], options);
+  return w ? spawn(w, ['--pdeathsig', signal, '--', cmd, ...argv], options) : spawn(cmd, argv, options);
 }

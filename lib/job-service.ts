@@ -27,7 +27,7 @@ import { JobValidationError, resolveJob, type ResolveContext } from '../domain/r
 import type { CreateJobBody } from '../domain/schemas';
 import { SA } from '../domain/search-attributes';
 import { ACTION_ALLOWED_FROM, isJobStatus, refuseAction, type ControlAction, type JobStatus } from '../domain/states';
-import { initialJobView } from '../domain/view';
+import { initialJobView, withLiveSegments } from '../domain/view';
 import type { sequenceCounter, transcodeJob } from '../workflows';
 import { LRUCache } from 'lru-cache';
 import { pageTokenOf, temporalPageToken } from './page-token';
@@ -125,14 +125,21 @@ export interface JobPage {
   next_page_token: string | null;
 }
 
-type LiveDetails = Partial<EncodeProgress> & { stderr_tail?: string[]; command?: string; history?: ProgressHistory };
+type LiveDetails = Partial<EncodeProgress> & { stderr_tail?: string[]; command?: string; history?: ProgressHistory; segment_index?: number };
 
-/** Heartbeat details of a job's pending encode (progress, fps, speed, log tail); undefined when none is pending. */
+/** Heartbeat details of a job's pending encodes (progress, fps, speed, log tail): one per segment of a split job. */
+function allLiveDetails(raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse): LiveDetails[] {
+  return (raw.pendingActivities ?? [])
+    .filter((a) => a.activityType?.name === 'encode')
+    .map((pending) => {
+      const payload = pending.heartbeatDetails?.payloads?.[0];
+      return payload ? defaultPayloadConverter.fromPayload<LiveDetails>(payload as Payload) : {};
+    });
+}
+
+/** Heartbeat details of a job's pending encode; undefined when none is pending. */
 function liveDetails(raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse): LiveDetails | undefined {
-  const pending = raw.pendingActivities?.find((a) => a.activityType?.name === 'encode');
-  if (!pending) return undefined;
-  const payload = pending.heartbeatDetails?.payloads?.[0];
-  return payload ? defaultPayloadConverter.fromPayload<LiveDetails>(payload as Payload) : {};
+  return allLiveDetails(raw)[0];
 }
 
 /**
@@ -445,6 +452,7 @@ export class JobService {
       const view = (desc.memo?.[VIEW_MEMO] as JobView | undefined) ?? (await this.guard(() => handle.query(msg.viewQuery), id));
       if (desc.status.name !== 'RUNNING') return view;
       if (!LIVE_STATUSES.includes(view.status) || view.attempt === 0) return view;
+      if (view.segments) return withLiveSegments(view, allLiveDetails(desc.raw));
       const live = liveDetails(desc.raw);
       if (live) {
         return {

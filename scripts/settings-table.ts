@@ -79,6 +79,8 @@ export const MEANINGS: Readonly<Record<string, string>> = {
   FFRTMP_METRICS_PORT: 'port of the worker\'s Prometheus metrics (`/metrics`, `/health`)',
   FFRTMP_METRICS_HOST: 'address the worker\'s metrics listen on',
   FFRTMP_CPU_SLOTS: 'concurrent CPU (and GStreamer) encodes (default: one per 4 threads)',
+  FFRTMP_ENCODER_CPUS: 'pin every encoder of this node to these CPUs (`taskset -c` list: `0`, `0-3`, `0,2,4-7`; checked against the CPUs the machine has)',
+  FFRTMP_ENCODER_THREADS: "the encoder's thread count (FFmpeg `-threads`; default: the encoder's own choice)",
   FFRTMP_GPU_SLOTS: 'concurrent GPU encodes (default: 3 per NVIDIA GPU, 2 per QSV/VAAPI device)',
   FFRTMP_REDETECT: 'detect the hardware again instead of reading the cached profile',
   FFRTMP_SIMULATE_CAPABILITIES: 'capabilities declared without hardware, for routing tests (comma-separated; shown as simulated)',

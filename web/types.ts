@@ -3,7 +3,7 @@
  * (domain/api-schemas.ts, which the server's answers are checked against), erased from the browser
  * build (web/tsconfig.json compiles with the project's root as rootDir for that; nothing of domain/
  * runs in the page). The few shapes below are the page's own: the parts of the OpenAPI document it
- * reads, and a job's segments until the job view carries them.
+ * reads.
  */
 import type { AttemptWire, JobListWire, JobSummaryWire, JobWire, NodeListWire, NodeWire, ProgressWire, ScenariosWire, TransitionWire } from '../domain/api-schemas';
 
@@ -18,24 +18,10 @@ export type NodeView = NodeWire;
 export type NodeList = NodeListWire;
 export type Catalogue = ScenariosWire;
 
-/**
- * One segment of a job split for segment-parallel encoding, as the job view will carry it (the
- * segment-parallel work adds `segments` to domain/api-schemas.ts; then this becomes
- * `NonNullable<JobWire['segments']>[number]`).
- */
-export interface Segment {
-  index: number;
-  start_seconds: number;
-  duration_seconds: number;
-  status: 'queued' | 'running' | 'completed' | 'failed' | 'canceled';
-  node_id: string | null;
-  attempts: number;
-  fps: number | null;
-  progress: number;
-}
-
+/** One segment of a job split for segment-parallel encoding. */
+export type Segment = NonNullable<JobWire['segments']>[number];
 /** A job's view: segments only when the job is split. */
-export type JobView = JobWire & { segments?: Segment[] };
+export type JobView = JobWire;
 
 /** A JSON Schema, as far as the page reads it (the OpenAPI document's). */
 export interface Schema {

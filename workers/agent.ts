@@ -11,7 +11,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createControlActivities, createEncodeActivities, EncoderRegistry, jobLogContext } from '../activities';
+import { createControlActivities, createEncodeActivities, createSegmentActivities, EncoderRegistry, jobLogContext } from '../activities';
 import { ENCODERS, GPU_CAPABILITIES, type Capability } from '../domain/encoders';
 import { nodeIdFromAddress, type NodeRegistration } from '../domain/nodes';
 import { encodeQueue, nodeQueue } from '../domain/queues';
@@ -105,14 +105,17 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
     heartbeatIntervalMs: config.progressIntervalMs,
     telemetry,
     leases,
+    placement: { cpus: config.encoderCpus, threads: config.encoderThreads },
   });
+  // a split job's probe, join and clean-up run on its encode queue (every worker sees the shared output root)
+  const segmentActivities = createSegmentActivities({ node: { id: nodeId, name: config.nodeName }, outputRoot: config.outputRoot, ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, logger, heartbeatIntervalMs: config.progressIntervalMs, placement: { cpus: config.encoderCpus } });
   const encodeWorkers: Worker[] = [];
   for (const cap of offered) {
     encodeWorkers.push(
       await Worker.create({
         ...base,
         taskQueue: encodeQueue(cap),
-        activities: { encode },
+        activities: { encode, ...segmentActivities },
         maxConcurrentActivityTaskExecutions: defaultSlots(cap, hardware, config),
         // cancellation reaches an activity only with a heartbeat response: keep that quick
         maxHeartbeatThrottleInterval: config.progressIntervalMs,
@@ -122,7 +125,7 @@ export async function runAgent(config: WorkerConfig, logger: Logger): Promise<nu
   }
   const otherWorkers: Worker[] = [
     // the node's own queue: suspend/continue, adoption of an encode Temporal lost sight of, publishing
-    await Worker.create({ ...base, taskQueue: nodeQueue(nodeId), activities: { ...createControlActivities(registry), adoptAttempt, publishOutput }, maxConcurrentActivityTaskExecutions: 20 }),
+    await Worker.create({ ...base, taskQueue: nodeQueue(nodeId), activities: { ...createControlActivities(registry), adoptAttempt, publishOutput, removeSegments: segmentActivities.removeSegments }, maxConcurrentActivityTaskExecutions: 20 }),
   ];
   if (config.runWorkflows) {
     otherWorkers.push(

@@ -31,6 +31,17 @@ export const workerEnvSchema = z.object({
   FFRTMP_METRICS_HOST: z.string().default('0.0.0.0'),
   FFRTMP_CPU_SLOTS: z.coerce.number().int().min(1).max(64).optional(),
   FFRTMP_GPU_SLOTS: z.coerce.number().int().min(1).max(64).optional(),
+  /** pin this node's encoders to these CPUs (taskset's list form: 0, 0-3, 0,2,4-7) */
+  FFRTMP_ENCODER_CPUS: z
+    .string()
+    .regex(/^\d{1,4}(?:-\d{1,4})?(?:,\d{1,4}(?:-\d{1,4})?)*$/, 'must be a CPU list such as 0, 0-3 or 0,2,4-7')
+    .superRefine((list, ctx) => {
+      const top = Math.max(...cpusOf(list));
+      if (top >= os.cpus().length) ctx.addIssue({ code: 'custom', message: `names CPU ${top}, but this machine has CPUs 0-${os.cpus().length - 1}` });
+    })
+    .optional(),
+  /** the encoder's thread count (FFmpeg -threads); default: the encoder's own choice */
+  FFRTMP_ENCODER_THREADS: z.coerce.number().int().min(1).max(256).optional(),
   /** workflow tasks run on the masters: an encode host that is frozen or cut off holds none */
   FFRTMP_RUN_WORKFLOWS: bool.default(false),
   FFRTMP_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).max(100_000).default(DEFAULT_WORKFLOW_CACHE),
@@ -57,6 +68,14 @@ export const workerEnvSchema = z.object({
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 
+/** The CPUs a taskset list names: "0,2-4" → [0, 2, 3, 4]. */
+export function cpusOf(list: string): number[] {
+  return list.split(',').flatMap((part) => {
+    const [a, b = a] = part.split('-').map(Number) as [number, number?];
+    return Array.from({ length: Math.max(0, b! - a + 1) }, (_, i) => a + i);
+  });
+}
+
 export interface WorkerConfig {
   temporal: TemporalSettings;
   dataDir: string;
@@ -68,6 +87,9 @@ export interface WorkerConfig {
   metricsHost: string;
   cpuSlots?: number;
   gpuSlots?: number;
+  /** encoders run pinned to these CPUs (taskset -c) */
+  encoderCpus?: string;
+  encoderThreads?: number;
   runWorkflows: boolean;
   workflowCacheSize: number;
   redetect: boolean;
@@ -108,6 +130,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     metricsHost: e.FFRTMP_METRICS_HOST,
     cpuSlots: e.FFRTMP_CPU_SLOTS,
     gpuSlots: e.FFRTMP_GPU_SLOTS,
+    encoderCpus: e.FFRTMP_ENCODER_CPUS,
+    encoderThreads: e.FFRTMP_ENCODER_THREADS,
     runWorkflows: e.FFRTMP_RUN_WORKFLOWS,
     workflowCacheSize: e.FFRTMP_WORKFLOW_CACHE_SIZE,
     redetect: e.FFRTMP_REDETECT,

@@ -16,6 +16,7 @@ import type {
 } from '../domain/job';
 import { findEncoder, type Capability } from '../domain/encoders';
 import type { Features } from './job';
+import type { SegmentState } from './split-state';
 import { routingIntentOf } from '../domain/routing';
 import { SA } from '../domain/search-attributes';
 import { buildJobView, countRetries, formatLogs, type ViewState } from '../domain/view';
@@ -52,6 +53,11 @@ export class JobState implements ViewState {
   pausedFrom: JobStatus | null = null;
   /** why the last pause or resume could not take effect, for the waiting update */
   controlError: string | null = null;
+
+  /** the segments of a split attempt (segment-parallel encoding), null when the job is not split */
+  segments: SegmentState[] | null = null;
+  /** why a job that asked for parallel runs whole this attempt */
+  splitNote: string | null = null;
 
   /** why the job waits in the queue without a dispatched attempt, if it does */
   waitReason: string | null = null;
@@ -251,6 +257,8 @@ export class JobState implements ViewState {
   }
 
   onAssigned(attempt: number, nodeId: string, nodeName: string): void {
+    const seg = this.segmentOf(attempt);
+    if (seg) return this.onSegmentAssigned(seg, nodeId, nodeName);
     const a = this.current;
     if (!a || a.attempt !== attempt) return;
     a.node_id = nodeId;
@@ -261,7 +269,33 @@ export class JobState implements ViewState {
     this.bump();
   }
 
+  /** A segment's encode was taken: the job is assigned with its first one (the attempt names that node). */
+  private onSegmentAssigned(seg: SegmentState, nodeId: string, nodeName: string): void {
+    seg.node_id = nodeId;
+    seg.node_name = nodeName;
+    seg.status = 'running';
+    const a = this.current;
+    if (a && !a.node_id) {
+      a.node_id = nodeId;
+      a.node_name = nodeName;
+      a.started_at = new Date().toISOString();
+    }
+    if (this.status === 'queued') this.to('assigned', `segment ${seg.index} taken by ${nodeName} from ${a?.task_queue ?? 'its queue'}`);
+    else if (this.status === 'paused' && this.pausedFrom === 'queued') this.pausedFrom = 'assigned';
+    this.bump();
+  }
+
+  /** The segment whose current encode has this attempt number. */
+  segmentOf(encodeAttempt: number): SegmentState | undefined {
+    return this.segments?.find((s) => s.encodeAttempt === encodeAttempt);
+  }
+
   onFirstFrame(attempt: number): void {
+    if (this.segmentOf(attempt)) {
+      if (this.status === 'assigned') this.to('running', 'a segment encoder produced its first frame');
+      else if (this.status === 'paused' && this.pausedFrom === 'assigned') this.pausedFrom = 'running';
+      return;
+    }
     if (this.current?.attempt !== attempt) return;
     if (this.status === 'assigned') this.to('running', 'encoder produced its first frame');
     else if (this.status === 'paused' && this.pausedFrom === 'assigned') this.pausedFrom = 'running';

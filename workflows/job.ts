@@ -21,7 +21,7 @@ import {
   upsertMemo,
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
-import type { EncodeActivities, EncodeFailureDetails, NodeControlActivities, OrchestrationActivities } from '../domain/activities';
+import type { EncodeFailureDetails, NodeControlActivities, OrchestrationActivities } from '../domain/activities';
 import { FAILURE } from '../domain/failures';
 import { VIEW_MEMO, backoffMs, type EncodeResult, type JobView, type JobWorkflowInput } from '../domain/job';
 import * as msg from '../domain/messages';
@@ -31,6 +31,8 @@ import type { ControlAction } from '../domain/states';
 import { JobState } from './job-state';
 import { notifyWebhooks } from './job-webhooks';
 import { setWorkflowLogFields } from './log-context';
+import { controlProxy, encodeProxy, publishProxy } from './proxies';
+import { planSplit, runSplitAttempt } from './split-job';
 
 type AttemptOutcome =
   | { kind: 'completed' }
@@ -48,7 +50,7 @@ const { liveCapabilities } = proxyLocalActivities<OrchestrationActivities>({
 });
 
 export async function transcodeJob(input: JobWorkflowInput): Promise<JobView> {
-  const job = new JobState(input, features());
+  const job = new JobState(input, features(input));
   // every line logged in this workflow (the SDK's too) names the job, its attempt and node
   setWorkflowLogFields(() => ({ job_id: job.input.id, attempt: job.attempt, node: job.current?.node_id ?? null }));
   registerHandlers(job);
@@ -151,7 +153,7 @@ async function runJob(job: JobState): Promise<void> {
     const route = await chooseRoute(job, fellBack);
     if (!route) continue; // paused or canceled while waiting for a worker
 
-    const outcome = await runAttempt(job, route);
+    const outcome = job.features.segments ? await runMaybeSplit(job, route) : await runAttempt(job, route);
     if (outcome.kind === 'requeued') continue;
     if (outcome.kind === 'completed' || outcome.kind === 'canceled') return;
     if (outcome.kind === 'unclaimed') {
@@ -178,6 +180,14 @@ async function runJob(job: JobState): Promise<void> {
     }
     job.to('queued', `retry ${job.autoRetries} queued`);
   }
+}
+
+/** A job that asks for parallel: split when domain/segments.ts says it gains (workflows/split-job.ts), else whole. */
+async function runMaybeSplit(job: JobState, route: Route): Promise<AttemptOutcome> {
+  const plan = await planSplit(job, route);
+  if (plan) return runSplitAttempt(job, route, plan);
+  job.segments = null;
+  return runAttempt(job, job.splitNote ? { ...route, reason: `${route.reason}; ${job.splitNote}` } : route);
 }
 
 /**
@@ -228,16 +238,7 @@ async function runAttempt(job: JobState, route: Route): Promise<AttemptOutcome> 
     routing: route.reason,
   });
 
-  const { encode } = proxyActivities<EncodeActivities>({
-    taskQueue: route.taskQueue,
-    ...(route.scheduleToStartMs ? { scheduleToStartTimeout: route.scheduleToStartMs } : {}),
-    // pauses can be long; the attempt deadline is a workflow timer that skips paused time
-    startToCloseTimeout: '7 days',
-    heartbeatTimeout: policy.heartbeatTimeoutMs,
-    retry: { maximumAttempts: 1 },
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    priority: { priorityKey: attempt > 1 ? job.routing.priorityKey.later : job.routing.priorityKey.first },
-  });
+  const { encode } = encodeProxy(route, policy.heartbeatTimeoutMs, attempt > 1 ? job.routing.priorityKey.later : job.routing.priorityKey.first);
 
   let settled: { ok: true; value: EncodeResult } | { ok: false; error: unknown } | undefined;
   const scope = new CancellationScope();
@@ -352,6 +353,12 @@ export const PATCH = {
   release2: 'ffrtmp-release-2',
   /** every state change is handed off as a webhook event (workflows/job-webhooks.ts) */
   webhooks: 'ffrtmp-webhooks',
+  /**
+   * Segment-parallel encoding (workflows/split-job.ts). Asked only by runs whose input asks for
+   * parallel (input.segmenting, fixed for the run, so asking is deterministic): jobs that do not
+   * split carry no marker.
+   */
+  segments: 'ffrtmp-segments',
 } as const;
 
 /** What the run's code does, by change (all from the one patch of their release). */
@@ -363,12 +370,15 @@ export interface Features {
   quietStart: boolean;
   /** state changes are handed off as webhook events */
   webhooks: boolean;
+  /** a job that asks for parallel may be split into segments */
+  segments: boolean;
 }
 
-function features(): Features {
+function features(input: JobWorkflowInput): Features {
   const release2 = patched(PATCH.release2);
   const webhooks = patched(PATCH.webhooks);
-  return { stagedOutput: release2, adoptLostEncode: release2, routeSearchAttributes: release2, quietStart: release2, webhooks };
+  const segments = input.segmenting !== undefined && patched(PATCH.segments);
+  return { stagedOutput: release2, adoptLostEncode: release2, routeSearchAttributes: release2, quietStart: release2, webhooks, segments };
 }
 
 function attemptNode(job: JobState): string | null {
@@ -406,11 +416,7 @@ function nodeActivities(nodeId: string, heartbeatTimeoutMs: number) {
 async function publish(job: JobState, nodeId: string | null, result: EncodeResult): Promise<{ ok: true; value: EncodeResult } | { ok: false; error: string }> {
   if (!result.staged || !result.output.path) return { ok: true, value: result };
   if (!nodeId) return { ok: false, error: 'the attempt finished without a node to publish its output' };
-  const { publishOutput } = proxyActivities<NodeControlActivities>({
-    taskQueue: nodeQueue(nodeId),
-    scheduleToCloseTimeout: '60 seconds',
-    retry: { maximumAttempts: 3, initialInterval: '500 ms' },
-  });
+  const { publishOutput } = publishProxy(nodeId);
   try {
     const output = await publishOutput({ jobId: job.input.id, attempt: job.attempt, staged: result.staged, final: result.output.path });
     const { staged: _staged, ...rest } = result;
@@ -428,11 +434,7 @@ async function controlEncoder(job: JobState, action: 'suspend' | 'resume'): Prom
     job.failControl(`cannot ${action}: the attempt has no node yet`);
     return;
   }
-  const control = proxyActivities<NodeControlActivities>({
-    taskQueue: nodeQueue(node),
-    scheduleToCloseTimeout: '10 seconds',
-    retry: { maximumAttempts: 3, initialInterval: '200 ms' },
-  });
+  const control = controlProxy(node);
   const req = { jobId: job.input.id, attempt: job.attempt };
   try {
     if (action === 'suspend') {

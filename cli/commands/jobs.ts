@@ -12,7 +12,7 @@ import type { JobSummary, ListQuery } from '../client';
 import { CliError, EXIT } from '../exit-codes';
 import { followLogs } from '../logs';
 import { formatBytes, formatDuration, formatTime, type Output } from '../output';
-import { addGlobalOptions, examples, parseInteger, parseInterval, parseNumber, withSession, type Runtime } from '../session';
+import { addGlobalOptions, examples, parseInteger, parseInterval, parseNumber, parseParallel, withSession, type Runtime } from '../session';
 import { followJob, outcomeExitCode, outcomeLine, progressDisplay } from '../watch';
 
 /** A schema field's description and default, looked up through optional/default wrappers. */
@@ -39,7 +39,7 @@ interface FieldOption {
   field: string;
   in: 'job' | 'parameters';
   choices?: readonly string[];
-  parse?: (v: string) => number;
+  parse?: (v: string) => number | string;
   /** help text where the schema has none */
   help?: string;
 }
@@ -61,6 +61,8 @@ export const JOB_OPTIONS: readonly FieldOption[] = [
   { flags: '--hardware <policy>', field: 'hardware', in: 'parameters', choices: HARDWARE_POLICIES },
   { flags: '--no-audio', field: 'audio', in: 'parameters', help: 'no audio track (default: encode one)' },
   { flags: '--webhook-url <url>', field: 'webhook_url', in: 'parameters', help: "post this job's every state change there, signed (its secret is printed once)" },
+  { flags: '--parallel <off|auto|n>', field: 'parallel', in: 'parameters', parse: parseParallel },
+  { flags: '--segment-seconds <seconds>', field: 'segment_seconds', in: 'parameters', parse: parseNumber },
 ];
 
 function schemaOf(o: FieldOption): z.ZodType {

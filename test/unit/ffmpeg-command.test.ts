@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { EncodeSpec } from '../../domain/job';
 import { buildFfmpegArgs, containerFor, displayCommand } from '../../encoders/ffmpeg-command';
+import { buildJoinArgs, concatList } from '../../encoders/ffmpeg-join';
 
 const base: EncodeSpec = {
   width: 1280, height: 720, fps: 30, durationSec: 20, codec: 'h264', encoder: 'libx264', engine: 'ffmpeg',
@@ -67,5 +68,48 @@ describe('ffmpeg command builder', () => {
 
   it('displays a command with quoting for reading, not for a shell', () => {
     assert.equal(displayCommand('ffmpeg', ['-i', 'a b.mp4', "it's"]), `ffmpeg -i 'a b.mp4' 'it'\\''s'`);
+  });
+});
+
+describe('segment and join commands (segment-parallel encoding)', () => {
+  const file: EncodeSpec = { ...base, input: { kind: 'file', path: '/media/in.mkv' } };
+
+  it('a segment: seek to its first frame, video only, exactly its frames, the same encoder settings', () => {
+    const args = buildFfmpegArgs(file, { input: '/media/in.mkv', output: '/out/j/segments/s1.mp4', format: 'mp4', segment: { startFrame: 300, frames: 299 } });
+    const whole = buildFfmpegArgs(file, { input: '/media/in.mkv', output: '/o.mp4', format: 'mp4' });
+    assert.deepEqual(args.slice(args.indexOf('-protocol_whitelist'), args.indexOf('-i') + 2), ['-protocol_whitelist', 'file', '-ss', '10', '-i', '/media/in.mkv']);
+    const video = (a: string[]) => a.slice(a.indexOf('-c:v'), a.indexOf('-pix_fmt') + 2);
+    assert.deepEqual(video(args), video(whole));
+    assert.deepEqual(args.slice(args.indexOf('-pix_fmt') + 2, args.indexOf('-movflags')), ['-an', '-sn', '-dn', '-frames:v', '299']);
+    assert.ok(args.includes('-map') && !args.includes('0:a:0?') && !args.includes('-t'));
+    // the first segment does not seek; a synthetic one seeks its generator
+    assert.ok(!buildFfmpegArgs(file, { input: '/media/in.mkv', output: '/s0.mp4', format: 'mp4', segment: { startFrame: 0, frames: 10 } }).includes('-ss'));
+    const synth = buildFfmpegArgs(base, { output: '/s.mp4', format: 'mp4', segment: { startFrame: 31, frames: 29 } });
+    assert.deepEqual(synth.slice(synth.indexOf('-ss'), synth.indexOf('-ss') + 5), ['-ss', '1.033333', '-f', 'lavfi', '-i']);
+    assert.ok(!synth.join(' ').includes('sine='));
+  });
+
+  it('x265 closes its GOPs (every segment decodes on its own)', () => {
+    const args = buildFfmpegArgs({ ...base, codec: 'h265', encoder: 'libx265', preset: 'medium' }, { output: '/o.mp4', format: 'mp4' });
+    assert.equal(args[args.indexOf('-x265-params') + 1], 'log-level=error:no-open-gop=1');
+  });
+
+  it('an RTMP output is never cut into segments', () => {
+    assert.throws(() => buildFfmpegArgs({ ...base, output: { mode: 'rtmp', url: 'rtmp://h/a' } }, { output: 'rtmp://h/a', format: 'flv', segment: { startFrame: 0, frames: 1 } }), /never split/);
+  });
+
+  it('the join: concat demuxer, video copied, audio encoded once from the source, metadata and chapters from it', () => {
+    assert.equal(concatList(['/out/j/s0.mp4', "/out/it's/s1.mp4"]), "file '/out/j/s0.mp4'\nfile '/out/it'\\''s/s1.mp4'\n");
+    assert.deepEqual(buildJoinArgs(file, { list: '/out/j/segments/list.txt', input: '/media/in.mkv', durationSec: 20, output: '/out/j/attempt-1.output.mp4.partial', format: 'mp4' }), [
+      '-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1', '-benchmark',
+      '-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file', '-i', '/out/j/segments/list.txt',
+      '-protocol_whitelist', 'file', '-i', '/media/in.mkv',
+      '-map', '0:v:0', '-map', '1:a:0?', '-map_metadata', '1', '-map_chapters', '1',
+      '-c:v', 'copy', '-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-sn', '-dn',
+      '-t', '20', '-movflags', '+faststart', '-f', 'mp4', '-y', '/out/j/attempt-1.output.mp4.partial',
+    ]);
+    const synth = buildJoinArgs(base, { list: '/l.txt', durationSec: 4.5, output: '/o.mp4', format: 'mp4' });
+    assert.ok(synth.join(' ').includes('-f lavfi -i sine=frequency=440:beep_factor=4:sample_rate=48000:duration=4.5 -map 0:v:0 -map 1:a:0 -map_metadata -1'));
+    assert.ok(buildJoinArgs({ audio: false }, { list: '/l.txt', durationSec: 4, output: '/o.mp4', format: 'mp4' }).includes('-an'));
   });
 });

@@ -71,6 +71,11 @@ export interface FakeWorld {
   released: Set<string>;
   /** every encode request, as the workflow sent it */
   requests: EncodeRequest[];
+  /** a split job's segments: per job id, per segment index, the acts of its encodes in order (default: complete) */
+  segmentScript: Map<string, Map<number, Act[]>>;
+  /** the split jobs' joins and segment clean-ups, by job id */
+  joins: { jobId: string; segments: string[]; totalFrames: number }[];
+  segmentsRemoved: string[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -91,7 +96,12 @@ function result(req: EncodeRequest): EncodeResult {
 }
 
 function fakeActivities(world: FakeWorld) {
-  const actFor = (req: { jobId: string; attempt: number }): Act => {
+  const actFor = (req: { jobId: string; attempt: number; segment?: { index: number } }): Act => {
+    if (req.segment) {
+      const acts = world.segmentScript.get(req.jobId)?.get(req.segment.index) ?? [{ kind: 'complete' }];
+      const nth = world.requests.filter((r) => r.jobId === req.jobId && r.segment?.index === req.segment!.index).length;
+      return acts[Math.min(nth, acts.length) - 1] ?? acts[acts.length - 1]!;
+    }
     const acts = world.script.get(req.jobId) ?? [{ kind: 'complete' }];
     return acts[Math.min(req.attempt, acts.length) - 1] ?? acts[acts.length - 1]!;
   };
@@ -156,6 +166,17 @@ function fakeActivities(world: FakeWorld) {
     async liveCapabilities(): Promise<Capability[]> {
       return world.live;
     },
+    async probeForSplit(): Promise<{ inputSec: number | null; audioSec: number | null; keyframes: number[] }> {
+      return { inputSec: null, audioSec: null, keyframes: [] };
+    },
+    async joinSegments(req: { jobId: string; attempt: number; segments: string[]; totalFrames: number; spec: EncodeRequest['spec'] }) {
+      world.joins.push({ jobId: req.jobId, segments: req.segments, totalFrames: req.totalFrames });
+      const r = result({ jobId: req.jobId, attempt: req.attempt, stage: true, spec: req.spec } as EncodeRequest);
+      return { nodeId: FAKE_NODE.id, result: { ...r, frames: req.totalFrames, log: `fake join of ${req.segments.length} segments` } };
+    },
+    async removeSegments(req: { jobId: string }) {
+      world.segmentsRemoved.push(req.jobId);
+    },
   };
 }
 
@@ -169,7 +190,8 @@ export interface Harness {
   world: FakeWorld;
   ctx: ResolveContext;
   /** start an extra fake encode worker on a capability's queue (a GPU worker appearing) */
-  addEncodeWorker(cap: Capability): Promise<void>;
+  /** a worker on the capability's encode queue; the answer stops it (the harness is shared by every file: leave no poller behind) */
+  addEncodeWorker(cap: Capability): Promise<() => Promise<void>>;
   stop(): Promise<void>;
 }
 
@@ -187,7 +209,7 @@ export function harness(): Promise<Harness> {
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection, namespace: 'default' });
     const native = await NativeConnection.connect({ address: server.address });
-    const world: FakeWorld = { script: new Map(), live: ['cpu'], suspended: [], resumed: [], suspendedNow: new Set(), published: [], adoptable: new Set(), released: new Set(), requests: [] };
+    const world: FakeWorld = { script: new Map(), live: ['cpu'], suspended: [], resumed: [], suspendedNow: new Set(), published: [], adoptable: new Set(), released: new Set(), requests: [], segmentScript: new Map(), joins: [], segmentsRemoved: [] };
     const acts = fakeActivities(world);
     const workers: Worker[] = [];
     const running: Promise<void>[] = [];
@@ -198,8 +220,9 @@ export function harness(): Promise<Harness> {
     };
     const base = { connection: native, namespace: 'default', shutdownGraceTime: '1s' as const };
     await run(await Worker.create({ ...base, taskQueue: ORCHESTRATION_QUEUE, workflowBundle: { codePath: workflowBundlePath() }, activities: { liveCapabilities: acts.liveCapabilities, handOffJobEvents: createWebhookHandOffActivities().handOffJobEvents } }));
-    await run(await Worker.create({ ...base, taskQueue: encodeQueue('cpu'), activities: { encode: acts.encode }, maxHeartbeatThrottleInterval: '100ms', defaultHeartbeatThrottleInterval: '100ms' }));
-    await run(await Worker.create({ ...base, taskQueue: nodeQueue(FAKE_NODE.id), activities: { suspendEncoder: acts.suspendEncoder, resumeEncoder: acts.resumeEncoder, adoptAttempt: acts.adoptAttempt, publishOutput: acts.publishOutput } }));
+    const encodeActs = { encode: acts.encode, probeForSplit: acts.probeForSplit, joinSegments: acts.joinSegments, removeSegments: acts.removeSegments };
+    await run(await Worker.create({ ...base, taskQueue: encodeQueue('cpu'), activities: encodeActs, maxHeartbeatThrottleInterval: '100ms', defaultHeartbeatThrottleInterval: '100ms' }));
+    await run(await Worker.create({ ...base, taskQueue: nodeQueue(FAKE_NODE.id), activities: { suspendEncoder: acts.suspendEncoder, resumeEncoder: acts.resumeEncoder, adoptAttempt: acts.adoptAttempt, publishOutput: acts.publishOutput, removeSegments: acts.removeSegments } }));
     const ctx: ResolveContext = {
       ...DEFAULT_RESOLVE_CONTEXT,
       mediaRoot: path.join(root, 'media'),
@@ -215,7 +238,13 @@ export function harness(): Promise<Harness> {
       world,
       ctx,
       async addEncodeWorker(cap: Capability) {
-        await run(await Worker.create({ ...base, taskQueue: encodeQueue(cap), activities: { encode: acts.encode }, maxHeartbeatThrottleInterval: '100ms', defaultHeartbeatThrottleInterval: '100ms' }));
+        const w = await Worker.create({ ...base, taskQueue: encodeQueue(cap), activities: encodeActs, maxHeartbeatThrottleInterval: '100ms', defaultHeartbeatThrottleInterval: '100ms' });
+        await run(w);
+        const done = running[running.length - 1]!;
+        return async () => {
+          if (w.getState() === 'RUNNING') w.shutdown();
+          await done;
+        };
       },
       async stop() {
         for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

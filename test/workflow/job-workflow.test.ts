@@ -175,12 +175,14 @@ describe('job workflow (fake activities, real Temporal): the state machine', fun
     track(id, 'required-capability-waits');
     const waiting = await until(h, id, (v) => v.status === 'queued' && /waiting for a live/.test(v.routing ?? ''), 'waiting');
     assert.equal(waiting.attempt, 0);
-    await h.addEncodeWorker('nvenc');
+    const stopNvenc = await h.addEncodeWorker('nvenc');
     h.world.live = ['cpu', 'nvenc'];
     const v = remember(await until(h, id, statusIs('completed'), 'completed', 40_000));
     assert.equal(v.attempts[0]!.task_queue, 'encode.nvenc');
     assert.equal((await h.client.workflow.getHandle(jobWorkflowId(id)).describe()).typedSearchAttributes.get(SA.capability), 'nvenc', 'listed as an NVENC job');
     h.world.live = ['cpu'];
+    // later tests (split-job's GPU ladder) count on no NVENC poller
+    await stopNvenc();
   });
 
   it('no heartbeat: the node is asked for the attempt and hands it over (adopted, not lost)', async () => {
