@@ -136,6 +136,28 @@ function liveDetails(raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecu
 }
 
 /**
+ * A job view with the live figures of its pending encode (progress, fps, speed, ETA, the progress
+ * series) from a describe of its run: the workflow's own view has none, its progress is 0 until
+ * the attempt completes. The view as it is when its job has no live attempt; undefined when it
+ * should have one and none is pending (an attempt that just ended: the workflow has not taken its
+ * result yet).
+ */
+function withLiveFigures(view: JobView, desc: { status: { name: string }; raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse }): JobView | undefined {
+  if (desc.status.name !== 'RUNNING') return view;
+  if (!LIVE_STATUSES.includes(view.status) || view.attempt === 0) return view;
+  const live = liveDetails(desc.raw);
+  if (!live) return undefined;
+  return {
+    ...view,
+    progress: Math.max(view.progress, live.progress ?? 0),
+    fps: live.fps ?? null,
+    speed: live.speed ?? null,
+    eta_seconds: view.status === 'paused' ? null : (live.eta_seconds ?? null),
+    ...(live.history ? { progress_history: live.history } : {}),
+  };
+}
+
+/**
  * How long a read answers for everyone (GET /jobs/{id}, GET /jobs): under the 0.5 s progress
  * interval, so a reader is never more than about one heartbeat behind.
  */
@@ -443,19 +465,8 @@ export class JobService {
       // the view the workflow published as memo; a run that never published one (ended before its
       // first workflow task) is asked directly
       const view = (desc.memo?.[VIEW_MEMO] as JobView | undefined) ?? (await this.guard(() => handle.query(msg.viewQuery), id));
-      if (desc.status.name !== 'RUNNING') return view;
-      if (!LIVE_STATUSES.includes(view.status) || view.attempt === 0) return view;
-      const live = liveDetails(desc.raw);
-      if (live) {
-        return {
-          ...view,
-          progress: Math.max(view.progress, live.progress ?? 0),
-          fps: live.fps ?? null,
-          speed: live.speed ?? null,
-          eta_seconds: view.status === 'paused' ? null : (live.eta_seconds ?? null),
-          ...(live.history ? { progress_history: live.history } : {}),
-        };
-      }
+      const live = withLiveFigures(view, desc);
+      if (live !== undefined) return live;
       if (Date.now() > deadline) return view;
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -535,8 +546,12 @@ export class JobService {
     const update = action === 'pause' ? msg.pauseUpdate : action === 'resume' ? msg.resumeUpdate : msg.cancelUpdate;
     this.pages.clear();
     try {
-      const view = await handle.executeUpdate(update, { args: [{ reason }] });
-      // the writer reads its own write: the view the update answered with (live figures follow)
+      const settled = await handle.executeUpdate(update, { args: [{ reason }] });
+      // The writer reads its own write: the view the update answered with. The workflow never
+      // sees heartbeats, so that view has no live figures (progress 0, fps null): they come from
+      // the pending encode, read now, or a paused job would read as 0 % until the cache expired.
+      const desc = await handle.describe().catch(() => undefined);
+      const view = (desc && withLiveFigures(settled, desc)) ?? settled;
       this.views.set(id, view);
       return view;
     } catch (err) {
