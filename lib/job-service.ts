@@ -30,7 +30,7 @@ import { ACTION_ALLOWED_FROM, isJobStatus, refuseAction, type ControlAction, typ
 import { initialJobView } from '../domain/view';
 import type { sequenceCounter, transcodeJob } from '../workflows';
 import { LRUCache } from 'lru-cache';
-import { pageTokenOf, temporalPageToken } from './page-token';
+import { pageCursor, pageTokenOf, type ListCursor } from './page-token';
 import { ReadCache } from './read-cache';
 import { SequenceAllocator } from './sequence-allocator';
 import { ApiError, badRequest, conflict, grpcCode, notFound, temporalFailure, unavailable } from './errors';
@@ -489,6 +489,13 @@ export class JobService {
     return this.pages.get(key, () => this.readPage(filters, limit, pageToken));
   }
 
+  /**
+   * One page in the documented order: open jobs (their workflow runs) first, then the others,
+   * each newest first by sequence number. SQL visibility has no ORDER BY — it lists by the
+   * server's start time, which a batch (32 starts at a time) or concurrent creates put out of
+   * sequence — so pages are keyset pages on JobSeq: windows of sequence numbers below the
+   * cursor, read whole, sorted here, widened (doubling) until the page is full or the group ends.
+   */
   private async readPage(filters: JobFilters, limit: number, pageToken?: string): Promise<JobPage> {
     const clauses = [`WorkflowType = 'transcodeJob'`];
     const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
@@ -498,22 +505,44 @@ export class JobService {
     if (filters.scenario) clauses.push(`JobScenario = ${quote(filters.scenario)}`);
     if (filters.node) clauses.push(`JobNode = ${quote(filters.node)}`);
     const query = clauses.join(' AND ');
-    // ours, for this query, or the client's error (Temporal calls a token it cannot read an internal error)
-    const token = pageToken ? temporalPageToken(pageToken, query) : undefined;
-    const page = await this.guard(() =>
-      this.client.workflowService.listWorkflowExecutions({
-        namespace: this.client.options.namespace,
-        pageSize: limit,
-        nextPageToken: token,
-        query,
-      }),
-    ).catch((err: unknown) => {
-      if (err instanceof ApiError && err.status === 400 && pageToken) throw badRequest('page_token: is not a token this server gave out');
-      throw err;
-    });
-    const jobs = await this.currentRunsOnly(page.executions ?? []);
-    const next = page.nextPageToken && page.nextPageToken.length > 0 ? pageTokenOf(page.nextPageToken, query) : null;
-    return { jobs, next_page_token: next };
+    let cursor: ListCursor = pageToken ? pageCursor(pageToken, query) : { open: true, below: (await this.currentSequenceNumber()) + 1, top: 0 };
+    if (cursor.top === 0) cursor = { ...cursor, top: cursor.below };
+    const jobs: { job: JobSummary; open: boolean }[] = [];
+    let width = limit + 1;
+    // one more than the page: whether a next page exists
+    while (jobs.length <= limit) {
+      const lo = Math.max(1, cursor.below - width);
+      if (cursor.below > 1) {
+        const group = `ExecutionStatus ${cursor.open ? '=' : '!='} 'Running'`;
+        const found = await this.readAll(`${query} AND ${group} AND ${SA.sequence.name} >= ${lo} AND ${SA.sequence.name} < ${cursor.below}`);
+        const open = cursor.open;
+        jobs.push(...found.sort((a, b) => b.sequence_number - a.sequence_number).map((job) => ({ job, open })));
+      }
+      if (lo > 1) {
+        cursor = { ...cursor, below: lo };
+        width *= 2;
+      } else if (cursor.open) {
+        cursor = { open: false, below: cursor.top, top: cursor.top };
+        width = limit + 1;
+      } else break;
+    }
+    const last = jobs[limit - 1];
+    const next: ListCursor | undefined = jobs.length > limit && last ? { open: last.open, below: last.job.sequence_number, top: cursor.top } : undefined;
+    return { jobs: jobs.slice(0, limit).map((e) => e.job), next_page_token: next ? pageTokenOf(next, query) : null };
+  }
+
+  /** Every execution a visibility query matches (one job per entry: its current run). */
+  private async readAll(query: string): Promise<JobSummary[]> {
+    const executions: temporal.api.workflow.v1.IWorkflowExecutionInfo[] = [];
+    let token: Uint8Array | undefined;
+    do {
+      const page = await this.guard(() =>
+        this.client.workflowService.listWorkflowExecutions({ namespace: this.client.options.namespace, pageSize: 1_000, nextPageToken: token, query }),
+      );
+      executions.push(...(page.executions ?? []));
+      token = page.nextPageToken && page.nextPageToken.length > 0 ? page.nextPageToken : undefined;
+    } while (token);
+    return this.currentRunsOnly(executions);
   }
 
   /**
