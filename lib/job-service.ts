@@ -30,7 +30,7 @@ import { ACTION_ALLOWED_FROM, isJobStatus, refuseAction, type ControlAction, typ
 import { initialJobView, withLiveSegments } from '../domain/view';
 import type { sequenceCounter, transcodeJob } from '../workflows';
 import { LRUCache } from 'lru-cache';
-import { pageTokenOf, temporalPageToken } from './page-token';
+import { pageCursor, pageTokenOf, type ListCursor } from './page-token';
 import { ReadCache } from './read-cache';
 import { SequenceAllocator } from './sequence-allocator';
 import { ApiError, badRequest, conflict, grpcCode, notFound, temporalFailure, unavailable } from './errors';
@@ -140,6 +140,29 @@ function allLiveDetails(raw: temporal.api.workflowservice.v1.IDescribeWorkflowEx
 /** Heartbeat details of a job's pending encode; undefined when none is pending. */
 function liveDetails(raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse): LiveDetails | undefined {
   return allLiveDetails(raw)[0];
+}
+
+/**
+ * A job view with the live figures of its pending encode (progress, fps, speed, ETA, the progress
+ * series) from a describe of its run: the workflow's own view has none, its progress is 0 until
+ * the attempt completes. The view as it is when its job has no live attempt; undefined when it
+ * should have one and none is pending (an attempt that just ended: the workflow has not taken its
+ * result yet).
+ */
+function withLiveFigures(view: JobView, desc: { status: { name: string }; raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse }): JobView | undefined {
+  if (desc.status.name !== 'RUNNING') return view;
+  if (!LIVE_STATUSES.includes(view.status) || view.attempt === 0) return view;
+  if (view.segments) return withLiveSegments(view, allLiveDetails(desc.raw));
+  const live = liveDetails(desc.raw);
+  if (!live) return undefined;
+  return {
+    ...view,
+    progress: Math.max(view.progress, live.progress ?? 0),
+    fps: live.fps ?? null,
+    speed: live.speed ?? null,
+    eta_seconds: view.status === 'paused' ? null : (live.eta_seconds ?? null),
+    ...(live.history ? { progress_history: live.history } : {}),
+  };
 }
 
 /**
@@ -450,20 +473,8 @@ export class JobService {
       // the view the workflow published as memo; a run that never published one (ended before its
       // first workflow task) is asked directly
       const view = (desc.memo?.[VIEW_MEMO] as JobView | undefined) ?? (await this.guard(() => handle.query(msg.viewQuery), id));
-      if (desc.status.name !== 'RUNNING') return view;
-      if (!LIVE_STATUSES.includes(view.status) || view.attempt === 0) return view;
-      if (view.segments) return withLiveSegments(view, allLiveDetails(desc.raw));
-      const live = liveDetails(desc.raw);
-      if (live) {
-        return {
-          ...view,
-          progress: Math.max(view.progress, live.progress ?? 0),
-          fps: live.fps ?? null,
-          speed: live.speed ?? null,
-          eta_seconds: view.status === 'paused' ? null : (live.eta_seconds ?? null),
-          ...(live.history ? { progress_history: live.history } : {}),
-        };
-      }
+      const live = withLiveFigures(view, desc);
+      if (live !== undefined) return live;
       if (Date.now() > deadline) return view;
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -486,6 +497,13 @@ export class JobService {
     return this.pages.get(key, () => this.readPage(filters, limit, pageToken));
   }
 
+  /**
+   * One page in the documented order: open jobs (their workflow runs) first, then the others,
+   * each newest first by sequence number. SQL visibility has no ORDER BY — it lists by the
+   * server's start time, which a batch (32 starts at a time) or concurrent creates put out of
+   * sequence — so pages are keyset pages on JobSeq: windows of sequence numbers below the
+   * cursor, read whole, sorted here, widened (doubling) until the page is full or the group ends.
+   */
   private async readPage(filters: JobFilters, limit: number, pageToken?: string): Promise<JobPage> {
     const clauses = [`WorkflowType = 'transcodeJob'`];
     const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
@@ -495,22 +513,44 @@ export class JobService {
     if (filters.scenario) clauses.push(`JobScenario = ${quote(filters.scenario)}`);
     if (filters.node) clauses.push(`JobNode = ${quote(filters.node)}`);
     const query = clauses.join(' AND ');
-    // ours, for this query, or the client's error (Temporal calls a token it cannot read an internal error)
-    const token = pageToken ? temporalPageToken(pageToken, query) : undefined;
-    const page = await this.guard(() =>
-      this.client.workflowService.listWorkflowExecutions({
-        namespace: this.client.options.namespace,
-        pageSize: limit,
-        nextPageToken: token,
-        query,
-      }),
-    ).catch((err: unknown) => {
-      if (err instanceof ApiError && err.status === 400 && pageToken) throw badRequest('page_token: is not a token this server gave out');
-      throw err;
-    });
-    const jobs = await this.currentRunsOnly(page.executions ?? []);
-    const next = page.nextPageToken && page.nextPageToken.length > 0 ? pageTokenOf(page.nextPageToken, query) : null;
-    return { jobs, next_page_token: next };
+    let cursor: ListCursor = pageToken ? pageCursor(pageToken, query) : { open: true, below: (await this.currentSequenceNumber()) + 1, top: 0 };
+    if (cursor.top === 0) cursor = { ...cursor, top: cursor.below };
+    const jobs: { job: JobSummary; open: boolean }[] = [];
+    let width = limit + 1;
+    // one more than the page: whether a next page exists
+    while (jobs.length <= limit) {
+      const lo = Math.max(1, cursor.below - width);
+      if (cursor.below > 1) {
+        const group = `ExecutionStatus ${cursor.open ? '=' : '!='} 'Running'`;
+        const found = await this.readAll(`${query} AND ${group} AND ${SA.sequence.name} >= ${lo} AND ${SA.sequence.name} < ${cursor.below}`);
+        const open = cursor.open;
+        jobs.push(...found.sort((a, b) => b.sequence_number - a.sequence_number).map((job) => ({ job, open })));
+      }
+      if (lo > 1) {
+        cursor = { ...cursor, below: lo };
+        width *= 2;
+      } else if (cursor.open) {
+        cursor = { open: false, below: cursor.top, top: cursor.top };
+        width = limit + 1;
+      } else break;
+    }
+    const last = jobs[limit - 1];
+    const next: ListCursor | undefined = jobs.length > limit && last ? { open: last.open, below: last.job.sequence_number, top: cursor.top } : undefined;
+    return { jobs: jobs.slice(0, limit).map((e) => e.job), next_page_token: next ? pageTokenOf(next, query) : null };
+  }
+
+  /** Every execution a visibility query matches (one job per entry: its current run). */
+  private async readAll(query: string): Promise<JobSummary[]> {
+    const executions: temporal.api.workflow.v1.IWorkflowExecutionInfo[] = [];
+    let token: Uint8Array | undefined;
+    do {
+      const page = await this.guard(() =>
+        this.client.workflowService.listWorkflowExecutions({ namespace: this.client.options.namespace, pageSize: 1_000, nextPageToken: token, query }),
+      );
+      executions.push(...(page.executions ?? []));
+      token = page.nextPageToken && page.nextPageToken.length > 0 ? page.nextPageToken : undefined;
+    } while (token);
+    return this.currentRunsOnly(executions);
   }
 
   /**
@@ -543,8 +583,12 @@ export class JobService {
     const update = action === 'pause' ? msg.pauseUpdate : action === 'resume' ? msg.resumeUpdate : msg.cancelUpdate;
     this.pages.clear();
     try {
-      const view = await handle.executeUpdate(update, { args: [{ reason }] });
-      // the writer reads its own write: the view the update answered with (live figures follow)
+      const settled = await handle.executeUpdate(update, { args: [{ reason }] });
+      // The writer reads its own write: the view the update answered with. The workflow never
+      // sees heartbeats, so that view has no live figures (progress 0, fps null): they come from
+      // the pending encode, read now, or a paused job would read as 0 % until the cache expired.
+      const desc = await handle.describe().catch(() => undefined);
+      const view = (desc && withLiveFigures(settled, desc)) ?? settled;
       this.views.set(id, view);
       return view;
     } catch (err) {

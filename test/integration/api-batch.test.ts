@@ -9,6 +9,7 @@ import type { JobView } from '../../domain/job';
 import { jobWorkflowId } from '../../domain/job';
 import { cluster } from '../helpers/cluster';
 import { startTestMaster, type TestMaster } from '../helpers/master';
+import { waitFor } from '../helpers/wait';
 
 const job = (duration = 1) => ({ scenario: '240p30-h264', queue: 'batch', priority: 'low', parameters: { duration } });
 
@@ -37,6 +38,26 @@ describe('POST /jobs/batch', function () {
     assert.deepEqual(r.body.jobs.map((j) => j.parameters.duration), Array.from({ length: 25 }, (_, i) => 1 + (i % 3)), 'in the order asked');
     for (const j of r.body.jobs.slice(0, 5)) assert.equal((await master.api.get<JobView>(`/jobs/${j.id}`)).status, 200);
     assert.equal((await master.api.get<JobView>(`/jobs/${seqs[10]}`)).body.id, r.body.jobs[10]!.id);
+  });
+
+  it('GET /jobs lists jobs created in the same instant newest first by sequence number, across pages (a batch and concurrent POSTs)', async () => {
+    const batch = await post({ jobs: Array.from({ length: 12 }, () => job()) });
+    assert.equal(batch.status, 201, batch.text);
+    const singles = await Promise.all(Array.from({ length: 8 }, () => master.api.post<JobView>('/jobs', job())));
+    for (const r of singles) assert.equal(r.status, 201, r.text);
+    const mine = [...batch.body.jobs, ...singles.map((r) => r.body)];
+    created.push(...mine.map((j) => j.id));
+    // the newest jobs, all open (no worker takes them): the first two pages of 10 are exactly these 20
+    const expected = [...mine].sort((a, b) => b.sequence_number - a.sequence_number).map((j) => j.sequence_number);
+    type Page = { jobs: { id: string; sequence_number: number }[]; next_page_token: string | null };
+    const listed = await waitFor('every new job in the first two pages (visibility is eventually consistent)', async () => {
+      const first = (await master.api.get<Page>('/jobs?limit=10')).body;
+      if (!first.next_page_token) return undefined;
+      const second = (await master.api.get<Page>(`/jobs?limit=10&page_token=${encodeURIComponent(first.next_page_token)}`)).body;
+      const seqs = [...first.jobs, ...second.jobs].map((j) => j.sequence_number);
+      return expected.every((s) => seqs.includes(s)) ? seqs : undefined;
+    });
+    assert.deepEqual(listed, expected, 'newest first by sequence number, one page after the other');
   });
 
   it('refuses the whole batch when one request is bad, naming each by index and field; creates nothing', async () => {

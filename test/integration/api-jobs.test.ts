@@ -82,6 +82,29 @@ describe('master API: jobs', function () {
     assert.match(logs.body.logs, /=== STDERR ===/);
   });
 
+  it('a paused job keeps the progress it reached: every read from the pause on shows at least the last figure before it', async () => {
+    const j = (await api.post<JobView>('/jobs', { scenario: '720p30-h264', parameters: { duration: 20, preset: 'medium' } })).body;
+    let before = await waitFor<JobView>('progress under way', async () => {
+      const v = (await api.get<JobView>(`/jobs/${j.id}`)).body;
+      return v.status === 'running' && v.progress > 0 && v.fps !== null ? v : undefined;
+    });
+    // the freshest figure before the pause
+    before = (await api.get<JobView>(`/jobs/${j.id}`)).body;
+    const paused = await api.post<JobView>(`/jobs/${j.id}/pause`);
+    assert.equal(paused.status, 200, paused.text);
+    const answers: JobView[] = [paused.body];
+    // reads right after the pause, through the shared read cache and past its expiry (an observation window)
+    const until = Date.now() + 1_000;
+    while (Date.now() < until) answers.push((await api.get<JobView>(`/jobs/${j.id}`)).body);
+    for (const [i, v] of answers.entries()) {
+      assert.equal(v.status, 'paused', `answer ${i}`);
+      assert.ok(v.progress >= before.progress, `answer ${i} after the pause shows progress ${v.progress}, below the ${before.progress} seen before it`);
+      assert.ok(v.fps !== null, `answer ${i} after the pause lost the fps`);
+    }
+    assert.ok(answers.length > 3, `only ${answers.length} reads in the window`);
+    assert.equal((await api.post(`/jobs/${j.id}/cancel`)).status, 200);
+  });
+
   it('409 for transitions the state machine forbids; 404 for unknown jobs', async () => {
     const j = (await api.post<JobView>('/jobs', { scenario: '720p30-h264', parameters: { duration: 30, preset: 'medium' } })).body;
     await jobStatus(api, j.id, ['running']);
