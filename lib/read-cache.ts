@@ -20,9 +20,6 @@ export class ReadCache<V extends object> {
     this.lru = new LRUCache<string, V, () => Promise<V>>({
       max: opts.max,
       ttl: opts.ttlMs,
-      // an answer past its TTL is of no use to anyone: drop it then, rather than hold `max` stale
-      // views until newer ones push them out (a master that created 10,000 jobs kept 2,000 views)
-      ttlAutopurge: true,
       // the loader travels with the request: each key is read its own way
       fetchMethod: (_key, _stale, { context }) =>
         context().catch((err: unknown) => {

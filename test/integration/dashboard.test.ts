@@ -248,7 +248,7 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
     energyJob = done;
   });
 
-  it('shows a split job\'s segments on its page (a view fed with segments: the API makes none yet), and no segments section for a job that has none', async () => {
+  it('shows a split job\'s segments on its page (a view with segments fed to the page), and no segments section for a job that has none', async () => {
     assert.ok(energyJob, 'the energy test\'s completed job');
     await open(`#/jobs/${energyJob.id}`, new RegExp(`Job #${energyJob.sequence_number}`));
     await page.locator('ol.timeline li').first().waitFor();

@@ -23,4 +23,12 @@ describe('read cache: a write during a read', () => {
     const boom = new Error('Temporal is unreachable');
     await assert.rejects(cache.get('x', () => Promise.reject(boom)), (e) => e === boom);
   });
+
+  it('a load slower than the TTL still answers (an expiry timer must not abort a read in flight: GET /jobs answered 500 when one did)', async () => {
+    const cache = new ReadCache<{ v: number }>({ max: 10, ttlMs: 20 });
+    let loads = 0;
+    const slow = () => new Promise<{ v: number }>((r) => setTimeout(() => r({ v: ++loads }), 120));
+    assert.deepEqual(await cache.get('k', slow), { v: 1 });
+    assert.equal(loads, 1, 'read once');
+  });
 });
