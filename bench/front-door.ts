@@ -123,9 +123,8 @@ class FrontDoor {
   }
 }
 
-/** Raw starts of a tiny workflow (nobody runs it: a start is what is measured), `callers` at once. */
-async function rawStartRate(client: Client, seconds: number, callers: number): Promise<number> {
-  const queue = `bench-raw-${randomUUID()}`;
+/** Raw starts of a tiny workflow on `queue` (by default one nobody polls: a start is what is measured), `callers` at once. */
+async function rawStartRate(client: Client, seconds: number, callers: number, queue = `bench-raw-${randomUUID()}`): Promise<number> {
   let n = 0;
   const until = Date.now() + seconds * 1000;
   await Promise.all(
@@ -146,17 +145,7 @@ async function rawRunRate(client: Client, address: string, seconds: number, call
   const worker = await Worker.create({ connection, taskQueue: queue, workflowsPath: require.resolve('./tiny-workflow'), maxCachedWorkflows: 100 });
   const running = worker.run();
   try {
-    let n = 0;
-    const until = Date.now() + seconds * 1000;
-    await Promise.all(
-      Array.from({ length: callers }, async () => {
-        while (Date.now() < until) {
-          await client.workflow.start('benchNoop', { taskQueue: queue, workflowId: `bench-run-${randomUUID()}`, args: [] });
-          n++;
-        }
-      }),
-    );
-    return n / seconds;
+    return await rawStartRate(client, seconds, callers, queue);
   } finally {
     worker.shutdown();
     await running;

@@ -14,10 +14,10 @@ import type {
   RoutingIntent,
   Transition,
 } from '../domain/job';
-import { findEncoder, type Capability } from '../domain/encoders';
+import { findEncoder } from '../domain/encoders';
 import type { Features } from './job';
 import type { SegmentState } from './split-state';
-import { routingIntentOf } from '../domain/routing';
+import { routingIntentOf, type Route } from '../domain/routing';
 import { SA } from '../domain/search-attributes';
 import { buildJobView, countRetries, formatLogs, type ViewState } from '../domain/view';
 import { canTransition, isTerminal, refuseAction, type ControlAction, type JobStatus } from '../domain/states';
@@ -212,27 +212,30 @@ export class JobState implements ViewState {
     this.bump();
   }
 
-  beginAttempt(route: { capability: Capability; taskQueue: string; encoder: string; engine: AttemptRecord['engine']; routing: string }): number {
+  /** A new attempt on `route`; `routing` says why it goes there. */
+  beginAttempt(route: Route, routing: string): number {
+    const { capability, taskQueue } = route;
+    const { engine, encoder } = route.spec;
     // listed and filtered as what it runs on, not as what was asked for (engine=auto, a GPU fallback)
-    if (this.features.routeSearchAttributes && (route.engine !== this.listedRoute.engine || route.capability !== this.listedRoute.capability)) {
+    if (this.features.routeSearchAttributes && (engine !== this.listedRoute.engine || capability !== this.listedRoute.capability)) {
       upsertSearchAttributes([
-        { key: SA.engine, value: route.engine },
-        { key: SA.capability, value: route.capability },
+        { key: SA.engine, value: engine },
+        { key: SA.capability, value: capability },
       ]);
-      this.listedRoute = { engine: route.engine, capability: route.capability };
+      this.listedRoute = { engine, capability };
     }
     this.attempts.push({
       attempt: this.attempts.length + 1,
       node_id: null,
       node_name: null,
-      task_queue: route.taskQueue,
-      encoder: route.encoder,
-      engine: route.engine,
+      task_queue: taskQueue,
+      encoder,
+      engine,
       started_at: null,
       finished_at: null,
       outcome: null,
       error: null,
-      routing: route.routing,
+      routing,
       log: '',
     });
     this.progress = 0;

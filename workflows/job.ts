@@ -230,13 +230,7 @@ async function holdWhilePausedInQueue(job: JobState): Promise<void> {
 async function runAttempt(job: JobState, route: Route): Promise<AttemptOutcome> {
   const { input } = job;
   const { policy } = input;
-  const attempt = job.beginAttempt({
-    capability: route.capability,
-    taskQueue: route.taskQueue,
-    encoder: route.spec.encoder,
-    engine: route.spec.engine,
-    routing: route.reason,
-  });
+  const attempt = job.beginAttempt(route, route.reason);
 
   const { encode } = encodeProxy(route, policy.heartbeatTimeoutMs, attempt > 1 ? job.routing.priorityKey.later : job.routing.priorityKey.first);
 

@@ -135,13 +135,7 @@ function summed(results: readonly EncodeResult[], join: EncodeResult): Pick<Enco
 export async function runSplitAttempt(job: JobState, route: Route, plan: SplitPlan): Promise<SplitOutcome> {
   const { input } = job;
   const { policy } = input;
-  const attempt = job.beginAttempt({
-    capability: route.capability,
-    taskQueue: route.taskQueue,
-    encoder: route.spec.encoder,
-    engine: route.spec.engine,
-    routing: `${route.reason}; ${plan.reason}`,
-  });
+  const attempt = job.beginAttempt(route, `${route.reason}; ${plan.reason}`);
   const segments = segmentStates(plan.segments);
   job.segments = segments;
   const { encode } = encodeProxy(route, policy.heartbeatTimeoutMs, attempt > 1 ? job.routing.priorityKey.later : job.routing.priorityKey.first);
