@@ -43,7 +43,8 @@ export function addPowerReading(history: readonly PowerPoint[], nowMs: number, w
   const kept = history.filter((p) => Date.parse(p.at) >= oldest && p.at !== at);
   const current = history.find((p) => p.at === at);
   const point: PowerPoint = current
-    ? { at, heartbeats: current.heartbeats + 1, watts: (current.watts * current.heartbeats + watts) / (current.heartbeats + 1) }
+    ? // a running mean: the sum of large readings would overflow to Infinity (JSON null; the fuzzer found it)
+      { at, heartbeats: current.heartbeats + 1, watts: current.watts + (watts - current.watts) / (current.heartbeats + 1) }
     : { at, heartbeats: 1, watts };
   return [...kept, point].slice(-POWER_HISTORY_POINTS);
 }

@@ -87,4 +87,12 @@ describe('job progress history: bounded, evenly thinned', () => {
     assert.equal(h.started_at, '2026-12-02T05:00:00.000Z');
     assert.ok(JSON.stringify(h).length < 4_000, `small: ${JSON.stringify(h).length} bytes`);
   });
+
+  it('the mean of huge readings stays a finite number (a summed mean overflowed to Infinity, answered as null)', () => {
+    const t = Date.parse('2026-12-02T08:00:10Z');
+    const h = addPowerReading(addPowerReading([], t, Number.MAX_VALUE), t + 1_000, Number.MAX_VALUE);
+    assert.equal(h.length, 1);
+    assert.equal(h[0]!.watts, Number.MAX_VALUE);
+    assert.equal(h[0]!.heartbeats, 2);
+  });
 });
