@@ -20,11 +20,28 @@ const json = (schema: z.ZodType, io: 'input' | 'output', options: DocumentOption
     unrepresentable: 'any',
     override: (c) => {
       const js = c.jsonSchema as Record<string, unknown>;
+      flattenTuple(js);
       if (!js[INPUT_PATTERN_MARK]) return;
       delete js[INPUT_PATTERN_MARK];
       if (options.inputs) js.pattern = inputPattern(options.inputs);
     },
   });
+
+/**
+ * A tuple (prefixItems + items: false, valid JSON Schema 2020-12) published as an array of fixed
+ * length whose items are any of the positions' schemas: schemathesis (and other OpenAPI tools)
+ * still reject prefixItems in response schemas (schemathesis issues #3842, #4099), and a document
+ * its tools cannot read helps nobody. The description says what each position holds.
+ */
+function flattenTuple(js: Record<string, unknown>): void {
+  const positions = js.prefixItems as Record<string, unknown>[] | undefined;
+  if (!Array.isArray(positions)) return;
+  delete js.prefixItems;
+  const distinct = [...new Map(positions.map((p) => [JSON.stringify(p), p])).values()];
+  js.items = distinct.length === 1 ? distinct[0] : { anyOf: distinct };
+  js.minItems = positions.length;
+  js.maxItems = positions.length;
+}
 
 /** /jobs/:id → /jobs/{id} */
 export function openapiPath(expressPath: string): string {

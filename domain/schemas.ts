@@ -115,7 +115,7 @@ export const jobParametersSchema = z
       .number()
       .min(SEGMENT_SECONDS.min)
       .max(SEGMENT_SECONDS.max)
-      .describe(`segment length in seconds for parallel=auto (default ${SEGMENT_SECONDS.default})`)
+      .describe(`segment length in seconds for parallel=auto (default ${SEGMENT_SECONDS.default}); ignored with off or a number of segments`)
       .optional(),
     engine: z
       .enum(ENGINES)

@@ -137,7 +137,9 @@ describe('parallel and segment_seconds in the request', () => {
     assert.deepEqual(resolve({ parallel: 3 }).segmenting, { parallel: 3, segmentSec: 10 });
     assert.throws(() => resolve({ parallel: 3, output_mode: 'rtmp', rtmp_url: 'rtmp://h/live/k' }), /parameters\.parallel: cannot split this job: an RTMP output is one live stream/);
     assert.throws(() => resolve({ parallel: 3 }, { queue: 'live' }), /parameters\.parallel: cannot split this job: a job of the live queue/);
-    assert.throws(() => resolve({ parallel: 3, segment_seconds: 5 }), /parameters\.segment_seconds: only with parallel=auto/);
+    // segment_seconds is auto's: with a number or off it is ignored, not refused (the schema allows it)
+    assert.deepEqual(resolve({ parallel: 3, segment_seconds: 5 }).segmenting, { parallel: 3, segmentSec: 10 });
+    assert.equal(resolve({ parallel: 'off', segment_seconds: 5 }).segmenting, undefined);
     // auto on a job that can never be split is accepted: it simply is not split
     assert.deepEqual(resolve({ parallel: 'auto', output_mode: 'rtmp', rtmp_url: 'rtmp://h/live/k' }).segmenting, { parallel: 'auto', segmentSec: 10 });
   });
