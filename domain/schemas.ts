@@ -78,10 +78,13 @@ export const inputTextSchema = safeText(4096).meta({ [INPUT_PATTERN_MARK]: true 
 
 type JsonSchema = Record<string, unknown>;
 
-/** rtmp_url with output_mode=rtmp and only then (a rule of the parameters alone). */
+/** parallel for a job that is never split (splitRefusal): off or auto, not a number of segments. */
+const NOT_SPLIT: JsonSchema = { enum: ['off', 'auto'] };
+
+/** rtmp_url with output_mode=rtmp and only then (a rule of the parameters alone); an RTMP output is never split. */
 const OUTPUT_AGREES: JsonSchema = {
   anyOf: [
-    { properties: { output_mode: { const: 'rtmp' } }, required: ['output_mode', 'rtmp_url'] },
+    { properties: { output_mode: { const: 'rtmp' }, parallel: NOT_SPLIT }, required: ['output_mode', 'rtmp_url'] },
     { properties: { output_mode: { const: 'file' } }, not: { required: ['rtmp_url'] } },
   ],
 };
@@ -139,7 +142,8 @@ function encoderVariant(engines: readonly EngineChoice[], codec: string | undefi
       preset: { enum: encoder.presets },
       // RTMP (FLV) carries H.264 only
       ...(encoder.codec !== 'h264' ? { output_mode: { const: 'file' } } : {}),
-      ...(encoder.engine === 'gstreamer' ? { input: { not: { pattern: GST_UNSAFE_END_PATTERN } }, rtmp_url: { not: { pattern: GST_UNSAFE_END_PATTERN } } } : {}),
+      // segments are encoded with FFmpeg only
+      ...(encoder.engine === 'gstreamer' ? { input: { not: { pattern: GST_UNSAFE_END_PATTERN } }, rtmp_url: { not: { pattern: GST_UNSAFE_END_PATTERN } }, parallel: NOT_SPLIT } : {}),
     },
     ...(codec !== undefined ? { required: ['codec'] } : { not: { required: ['codec'] } }),
   };
@@ -202,7 +206,13 @@ export const createJobSchema = z
       ctx.addIssue({ code: 'custom', path: ['parameters', 'engine'], message: `"${inParameters}" disagrees with engine "${b.engine}": name the engine in one place, or the same in both` });
     }
   })
-  .meta({ allOf: [{ anyOf: encoderVariants() }] });
+  .meta({
+    allOf: [
+      { anyOf: encoderVariants() },
+      // a job of the live queue is never split
+      { anyOf: [{ properties: { queue: { not: { const: 'live' } } } }, { properties: { parameters: { properties: { parallel: NOT_SPLIT } } } }] },
+    ],
+  });
 
 /** A job request as validated: the engine may be in either place (or neither). */
 export type JobBodyInput = z.infer<typeof createJobSchema>;
