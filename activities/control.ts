@@ -16,7 +16,9 @@ export function createControlActivities(registry: EncoderRegistry): Pick<NodeCon
     });
   return {
     async suspendEncoder(req) {
-      if (!registry.suspend(req.jobId, req.attempt)) throw notHere(req);
+      const at = registry.suspend(req.jobId, req.attempt);
+      if (!at) throw notHere(req);
+      return at;
     },
     async resumeEncoder(req) {
       if (!registry.resume(req.jobId, req.attempt)) throw notHere(req);

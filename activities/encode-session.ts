@@ -84,6 +84,11 @@ export class EncodeSession {
   private canceled: string | null = null;
   private stalled = false;
   private wantSuspended = false;
+  /**
+   * The figures as the encoder was suspended, reported until it continues: progress lines it wrote
+   * before the stop but that are read after it show on resume, so a paused job stands still.
+   */
+  private pausedAt: { snap: ProgressSnapshot | undefined } | undefined;
   private readonly abort = new AbortController();
   private readonly log: Logger;
   private readonly simulated: boolean;
@@ -126,7 +131,7 @@ export class EncodeSession {
   }
 
   details(): LiveDetails {
-    const last = this.last;
+    const last = this.pausedAt ? this.pausedAt.snap : this.last;
     return {
       progress: percentDone(last?.outTimeUs ?? 0, this.expectedSec, last?.ended ?? false),
       fps: last?.fps ?? null,
@@ -160,11 +165,13 @@ export class EncodeSession {
 
   suspend(): boolean {
     this.wantSuspended = true;
+    this.pausedAt ??= { snap: this.last };
     return this.proc ? this.proc.suspend() || !this.proc.running : true;
   }
 
   resume(): boolean {
     this.wantSuspended = false;
+    this.pausedAt = undefined;
     return this.proc ? this.proc.resume() || !this.proc.running : true;
   }
 

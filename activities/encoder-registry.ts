@@ -7,6 +7,7 @@
  *   - a finished session keeps its result for `lingerMs`, then its staged output (if the workflow
  *     never published it) is removed and the session forgotten.
  */
+import type { SuspendedAt } from '../domain/activities';
 import type { EncodeSession } from './encode-session';
 
 interface Entry {
@@ -119,10 +120,10 @@ export class EncoderRegistry {
     return entry.session;
   }
 
-  /** false when this worker runs no such attempt */
-  suspend(jobId: string, attempt: number): boolean {
+  /** Where the attempt's encoder stopped; undefined when this worker runs no such attempt. */
+  suspend(jobId: string, attempt: number): SuspendedAt | undefined {
     const s = this.get(jobId, attempt);
-    return s ? s.suspend() : false;
+    return s?.suspend() ? { progress: s.details().progress } : undefined;
   }
 
   resume(jobId: string, attempt: number): boolean {

@@ -88,8 +88,14 @@ export interface ControlRequest {
   attempt: number;
 }
 
+/** Where a suspended encoder stopped: the job's paused figure (what it reports until it continues). */
+export interface SuspendedAt {
+  progress: number;
+}
+
 export interface NodeControlActivities {
-  suspendEncoder(req: ControlRequest): Promise<void>;
+  /** void from workers before SuspendedAt existed: a workflow takes either */
+  suspendEncoder(req: ControlRequest): Promise<SuspendedAt | void>;
   resumeEncoder(req: ControlRequest): Promise<void>;
   /** follows an attempt of this node whose encode activity Temporal lost sight of; its result */
   adoptAttempt(req: ControlRequest): Promise<EncodeResult>;

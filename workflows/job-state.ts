@@ -181,7 +181,9 @@ export class JobState implements ViewState {
     this.pending = { action: 'pause', reason: null };
   }
 
-  enterPause(reason: string): void {
+  /** `progress`: where the suspended encoder stopped, if it said (the view shows it while paused and after). */
+  enterPause(reason: string, progress?: number): void {
+    if (progress !== undefined) this.progress = Math.max(this.progress, progress);
     this.pausedFrom = this.status;
     this.to('paused', this.consume(reason));
   }

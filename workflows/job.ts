@@ -432,8 +432,9 @@ async function controlEncoder(job: JobState, action: 'suspend' | 'resume'): Prom
   const req = { jobId: job.input.id, attempt: job.attempt };
   try {
     if (action === 'suspend') {
-      await control.suspendEncoder(req);
-      job.enterPause(`encoder suspended on ${job.current?.node_name ?? node}`);
+      const at = await control.suspendEncoder(req);
+      // the figure it stopped at is the paused job's (heartbeats with it may still be on their way)
+      job.enterPause(`encoder suspended on ${job.current?.node_name ?? node}`, at ? at.progress : undefined);
     } else {
       await control.resumeEncoder(req);
       job.leavePause(`encoder continued on ${job.current?.node_name ?? node}`);

@@ -76,7 +76,7 @@ describe('split job workflow (fake activities, real Temporal): the fan-out', fun
     const id = await startJob(h, request({ duration: 6, parallel: 3 }, { scenario: '240p30-h264' }), []);
     h.world.segmentScript.set(id, new Map([0, 1, 2].map((i) => [i, [{ kind: 'until-released' as const }]])));
     tracked.push({ id, name: 'split-paused-resumed' });
-    await until(h, id, (v) => v.status === 'running' && (v.segments ?? []).every((s) => s.status === 'running'), 'all segments running');
+    await until(h, id, (v) => v.status === 'running' && v.segments?.length !== undefined && v.segments.length > 0 && v.segments.every((s) => s.status === 'running'), 'all segments running');
     const paused = await update(id, msg.pauseUpdate);
     assert.equal(paused.status, 'paused');
     const attempts = segmentRequests(id).map((r) => `${id}#${r.attempt}`);
@@ -94,7 +94,8 @@ describe('split job workflow (fake activities, real Temporal): the fan-out', fun
     const id = await startJob(h, request({ duration: 6, parallel: 3 }, { scenario: '240p30-h264' }), []);
     h.world.segmentScript.set(id, new Map([0, 1, 2].map((i) => [i, [{ kind: 'hang' as const }]])));
     tracked.push({ id, name: 'split-canceled' });
-    await until(h, id, (v) => (v.segments ?? []).every((s) => s.status === 'running'), 'all segments running');
+    // a view from before the split has no segments: every() of none would hold at once
+    await until(h, id, (v) => v.segments?.length === 3 && v.segments.every((s) => s.status === 'running'), 'all segments running');
     const v = await update(id, msg.cancelUpdate);
     assert.equal(v.status, 'canceled');
     assert.deepEqual(v.segments!.map((s) => s.status), ['canceled', 'canceled', 'canceled']);
