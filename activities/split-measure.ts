@@ -36,11 +36,12 @@ export interface MeasureInput {
 }
 
 export async function measureSplitOutput(m: MeasureInput): Promise<SplitFigures> {
-  const probe = await probeMedia(m.ffprobePath, m.file, { countFrames: true, timeoutMs: 600_000, signal: m.signal });
-  const [audioSamples, decodeErrors, q] = await Promise.all([
+  // four reads of the same file at once: the join's node has every core it has for them
+  const [probe, audioSamples, decodeErrors, q] = await Promise.all([
+    probeMedia(m.ffprobePath, m.file, { countFrames: true, timeoutMs: 600_000, signal: m.signal }),
     decodedAudioSamples(m.ffmpegPath, m.file, m.signal),
     fullDecodeErrors(m.ffmpegPath, m.file, m.signal),
-    quality({ confidence: 'high', spec: m.spec, expectedSec: m.durationSec, outputPath: m.file, input: m.input, framesReported: 0, ffmpegPath: m.ffmpegPath, ffprobePath: m.ffprobePath, gstLaunchPath: 'gst-launch-1.0', signal: m.signal }),
+    quality({ confidence: 'high', spec: m.spec, expectedSec: m.durationSec, outputPath: m.file, input: m.input, framesReported: 0, ffmpegPath: m.ffmpegPath, ffprobePath: m.ffprobePath, gstLaunchPath: 'gst-launch-1.0', signal: m.signal }, { ssim: false }),
   ]);
   return { frames: probe.video?.frames ?? -1, durationSec: probe.duration, audioSamples, decodeErrors, psnrDb: q.psnr };
 }

@@ -97,8 +97,11 @@ export function fullDecodeErrors(ffmpeg: string, file: string, signal?: AbortSig
   });
 }
 
-/** PSNR and SSIM of the output against the source, scaled to the output's size. */
-export function quality(v: VerifyInput): Promise<{ psnr: number | null; ssim: number | null }> {
+/**
+ * PSNR and SSIM of the output against the source, scaled to the output's size; `ssim: false` for
+ * PSNR alone (SSIM is the dearer filter, and a split job's checks record PSNR only).
+ */
+export function quality(v: VerifyInput, metrics: { ssim: boolean } = { ssim: true }): Promise<{ psnr: number | null; ssim: number | null }> {
   const { spec } = v;
   const size = `${spec.width}:${spec.height}`;
   let reference: string[];
@@ -120,7 +123,9 @@ export function quality(v: VerifyInput): Promise<{ psnr: number | null; ssim: nu
   }
   // frames are paired by index, not by timestamp: container time bases round differently
   const index = `settb=1/${spec.fps},setpts=N`;
-  const graph = `[0:v]scale=${size},format=yuv420p,${index},split[a][b];[1:v]fps=${spec.fps},scale=${size},format=yuv420p,${index},split[c][d];[a][c]psnr;[b][d]ssim`;
+  const graph = metrics.ssim
+    ? `[0:v]scale=${size},format=yuv420p,${index},split[a][b];[1:v]fps=${spec.fps},scale=${size},format=yuv420p,${index},split[c][d];[a][c]psnr;[b][d]ssim`
+    : `[0:v]scale=${size},format=yuv420p,${index}[a];[1:v]fps=${spec.fps},scale=${size},format=yuv420p,${index}[c];[a][c]psnr`;
   const args = ['-hide_banner', '-nostdin', '-nostats', '-i', v.outputPath!, ...reference, '-lavfi', graph, '-f', 'null', '-'];
   return new Promise((resolve) => {
     const proc = spawn(v.ffmpegPath, args, { stdio: [feeder ? 'pipe' : 'ignore', 'ignore', 'pipe'], signal: v.signal });

@@ -5,7 +5,9 @@
  * machine. Wall time with 1 worker (no split) against N workers (split into N segments), for N
  * from the cores found: 2 on a 2-core machine, then 4 and 8 where there are that many. The
  * overhead of splitting and joining is what the split job spends outside its segments' encodes:
- * (wall − longest segment encode) / wall, the probe, queueing, join and checks included.
+ * (wall − longest segment encode) / wall, the probe, queueing, join and checks included. Where it
+ * goes, from the job's history: the probe, the segments (first encode started → last done), the
+ * join with its checks, and the rest (dispatch, publish, polling).
  *
  *   node dist/bench/segments.js [--seconds 60] [--preset veryfast] [--size 1920x1080]
  *
@@ -16,7 +18,8 @@ import { execFileSync } from 'node:child_process';
 import { linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { JobView } from '../domain/job';
+import { Client, Connection } from '@temporalio/client';
+import { jobWorkflowId, type JobView } from '../domain/job';
 import { isTerminal } from '../domain/states';
 import { Bench } from './run';
 
@@ -33,7 +36,49 @@ interface Run {
   longest_segment_s: number | null;
   overhead_fraction: number | null;
   frames: number | null;
+  /** seconds of each phase, from the job's history */
+  phases: Phases | null;
   status: string;
+}
+
+interface Phases {
+  probe_s: number | null;
+  segments_s: number | null;
+  join_and_checks_s: number | null;
+  other_s: number;
+}
+
+/** The split job's phases: each activity's started → closed times in its history. */
+async function phasesOf(address: string, id: string, wallS: number): Promise<Phases> {
+  const connection = await Connection.connect({ address });
+  try {
+    const history = await new Client({ connection }).workflow.getHandle(jobWorkflowId(id)).fetchHistory();
+    const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+    const type = new Map<string, string>();
+    const started = new Map<string, number>();
+    const spans: Record<string, [number, number][]> = {};
+    for (const e of history.events ?? []) {
+      const at = ms(e.eventTime);
+      if (e.activityTaskScheduledEventAttributes) type.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+      if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
+      const closed = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskCanceledEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+      if (closed) {
+        const scheduled = String(closed.scheduledEventId);
+        const name = type.get(scheduled) ?? '';
+        (spans[name] ??= []).push([started.get(scheduled) ?? at, at]);
+      }
+    }
+    const total = (name: string) => {
+      const s = spans[name];
+      return s ? Math.round((Math.max(...s.map((x) => x[1])) - Math.min(...s.map((x) => x[0]))) / 100) / 10 : null;
+    };
+    const probe = total('probeForSplit');
+    const segments = total('encode');
+    const join = total('joinSegments');
+    return { probe_s: probe, segments_s: segments, join_and_checks_s: join, other_s: Math.round((wallS - (probe ?? 0) - (segments ?? 0) - (join ?? 0)) * 10) / 10 };
+  } finally {
+    await connection.close();
+  }
 }
 
 async function runOnce(seconds: number, preset: string, input: string, workers: number, bench: Bench): Promise<Run> {
@@ -61,6 +106,7 @@ async function runOnce(seconds: number, preset: string, input: string, workers: 
     wall_s: Math.round(wall * 10) / 10,
     longest_segment_s: longest,
     overhead_fraction: longest !== null ? Math.round(((wall - longest) / wall) * 1000) / 1000 : null,
+    phases: await phasesOf(bench.server.address, job.id, wall),
     frames: done.verification?.checks.find((c) => c.name === 'frame count')?.actual !== undefined ? Number(done.verification.checks.find((c) => c.name === 'frame count')!.actual) : null,
     status: done.status + (done.error ? `: ${done.error}` : ''),
   };
@@ -97,6 +143,7 @@ async function main(): Promise<void> {
   const rows = runs.map((r) => ({ ...r, speedup: Math.round((base / r.wall_s) * 100) / 100, target: r.workers === 1 ? null : r.workers === 2 ? 1.8 : 0.8 * r.workers }));
   for (const r of rows) {
     console.log(`${String(r.workers).padStart(2)} worker(s), ${String(r.segments).padStart(2)} segment(s): ${String(r.wall_s).padStart(7)} s  speedup ${r.speedup}×${r.target ? ` (target ≥ ${r.target}: ${r.speedup >= r.target ? 'met' : 'MISSED'})` : ''}  overhead ${r.overhead_fraction ?? '—'}  ${r.status}`);
+    if (r.phases) console.log(`    probe ${r.phases.probe_s ?? '—'} s, encode ${r.phases.segments_s ?? '—'} s, join and checks ${r.phases.join_and_checks_s ?? '—'} s, other ${r.phases.other_s} s`);
   }
   console.log(`load before: ${uptimeBefore}\nload after:  ${uptimeAfter}`);
   const out = { started: new Date().toISOString(), command: `node dist/bench/segments.js --seconds ${seconds} --preset ${preset} --size ${size}`, cores, loadavg_before: loadBefore, uptime_before: uptimeBefore, uptime_after: uptimeAfter, runs: rows };
