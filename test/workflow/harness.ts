@@ -14,7 +14,7 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createWebhookHandOffActivities } from '../../activities/webhook-handoff';
-import type { ControlRequest, EncodeRequest as Request } from '../../domain/activities';
+import type { ControlRequest, EncodeRequest as Request, SuspendedAt } from '../../domain/activities';
 import { findEncoder, type Capability } from '../../domain/encoders';
 import { jobWorkflowId, type EncodeResult, type JobRequest, type JobView, type JobWorkflowInput } from '../../domain/job';
 import * as msg from '../../domain/messages';
@@ -31,6 +31,8 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 /** FFRTMP_HISTORIES_DIR: where an older checkout's run records (scripts/record-histories.sh) */
 export const HISTORIES_DIR = process.env.FFRTMP_HISTORIES_DIR ?? path.join(REPO_ROOT, 'test', 'fixtures', 'histories');
 export const FAKE_NODE = { id: 'fake-node-1', name: 'fake-node' };
+/** where the fake node says a suspended encoder stopped (its heartbeats say 10 %) */
+export const FAKE_PAUSED_PROGRESS = 12.5;
 
 // the shapes this harness needs, spelled out here, so that it also runs against older versions of
 // the workflow code (scripts/record-histories.sh records their histories with it)
@@ -145,9 +147,10 @@ function fakeActivities(world: FakeWorld) {
           throw new CancelledFailure('abandoned');
       }
     },
-    async suspendEncoder(req: ControlRequest) {
+    async suspendEncoder(req: ControlRequest): Promise<SuspendedAt> {
       world.suspended.push(`${req.jobId}#${req.attempt}`);
       world.suspendedNow.add(`${req.jobId}#${req.attempt}`);
+      return { progress: FAKE_PAUSED_PROGRESS };
     },
     async resumeEncoder(req: ControlRequest) {
       world.resumed.push(`${req.jobId}#${req.attempt}`);

@@ -8,7 +8,7 @@ import { jobWorkflowId, type JobView } from '../../domain/job';
 import * as msg from '../../domain/messages';
 import { SA } from '../../domain/search-attributes';
 import { TRANSITIONS, type JobStatus } from '../../domain/states';
-import { FAKE_NODE, harness, record, request, startJob, until, view, type Harness } from './harness';
+import { FAKE_NODE, FAKE_PAUSED_PROGRESS, harness, record, request, startJob, until, view, type Harness } from './harness';
 
 const seen = new Set<string>();
 function remember(v: JobView): JobView {
@@ -84,9 +84,11 @@ describe('job workflow (fake activities, real Temporal): the state machine', fun
     const id = await startJob(h, request(), [{ kind: 'hang' }]);
     track(id, 'paused-resumed-running');
     await until(h, id, statusIs('running'), 'running');
-    await update(id, msg.pauseUpdate, 'look at it');
+    const paused = await update(id, msg.pauseUpdate, 'look at it');
+    assert.equal(paused.progress, FAKE_PAUSED_PROGRESS, 'the figure the node says its encoder stopped at');
     const resumed = await update(id, msg.resumeUpdate, 'carry on');
     assert.equal(resumed.status, 'running');
+    assert.equal(resumed.progress, FAKE_PAUSED_PROGRESS, 'kept after resume (live figures take over from there)');
     assert.ok(h.world.resumed.includes(`${id}#1`));
     remember(await update(id, msg.cancelUpdate));
 
