@@ -185,6 +185,8 @@ async function runJob(job: JobState): Promise<void> {
 /** A job that asks for parallel: split when domain/segments.ts says it gains (workflows/split-job.ts), else whole. */
 async function runMaybeSplit(job: JobState, route: Route): Promise<AttemptOutcome> {
   const plan = await planSplit(job, route);
+  // back to the main loop, which pauses or cancels the job as asked
+  if (plan === 'interrupted') return { kind: 'requeued' };
   if (plan) return runSplitAttempt(job, route, plan);
   job.segments = null;
   return runAttempt(job, job.splitNote ? { ...route, reason: `${route.reason}; ${job.splitNote}` } : route);
@@ -353,6 +355,11 @@ export const PATCH = {
    * split carry no marker.
    */
   segments: 'ffrtmp-segments',
+  /**
+   * A split job's probe of its input is steered like an encode: a cancel or pause while it waits
+   * for a worker (or runs) stops it. Asked, like segments, only by runs that may split.
+   */
+  steeredProbe: 'ffrtmp-steered-probe',
 } as const;
 
 /** What the run's code does, by change (all from the one patch of their release). */
@@ -366,13 +373,16 @@ export interface Features {
   webhooks: boolean;
   /** a job that asks for parallel may be split into segments */
   segments: boolean;
+  /** a cancel or pause stops the split's probe of the input */
+  steeredProbe: boolean;
 }
 
 function features(input: JobWorkflowInput): Features {
   const release2 = patched(PATCH.release2);
   const webhooks = patched(PATCH.webhooks);
   const segments = input.segmenting !== undefined && patched(PATCH.segments);
-  return { stagedOutput: release2, adoptLostEncode: release2, routeSearchAttributes: release2, quietStart: release2, webhooks, segments };
+  const steeredProbe = input.segmenting !== undefined && patched(PATCH.steeredProbe);
+  return { stagedOutput: release2, adoptLostEncode: release2, routeSearchAttributes: release2, quietStart: release2, webhooks, segments, steeredProbe };
 }
 
 function attemptNode(job: JobState): string | null {

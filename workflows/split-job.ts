@@ -60,14 +60,20 @@ function routeActivities(job: JobState, route: Route) {
  * (domain/segments.ts decideSplit says why, and the attempt's routing shows it), or the input
  * could not be probed (the whole encode then fails with what is wrong with it).
  */
-export async function planSplit(job: JobState, route: Route): Promise<SplitPlan | undefined> {
+export async function planSplit(job: JobState, route: Route): Promise<SplitPlan | undefined | 'interrupted'> {
   const asked = job.input.segmenting;
   if (!asked) return undefined;
   const spec = route.spec;
   let probe: SplitProbe = { inputSec: null, audioSec: spec.audio ? spec.durationSec : null, keyframes: [] };
   if (spec.input.kind !== 'synthetic') {
+    const probing = () => routeActivities(job, route).probeForSplit({ jobId: job.input.id, spec });
     try {
-      probe = await routeActivities(job, route).probeForSplit({ jobId: job.input.id, spec });
+      if (!job.features.steeredProbe) probe = await probing();
+      else {
+        const steered = await steer(job, probing);
+        if (steered === 'interrupted') return steered;
+        probe = steered;
+      }
     } catch (err) {
       log.info(`not split: the input could not be probed (${err instanceof Error ? err.message : String(err)})`);
       job.splitNote = 'not split: the input could not be probed';
@@ -88,6 +94,29 @@ export async function planSplit(job: JobState, route: Route): Promise<SplitPlan 
     return undefined;
   }
   return { segments, probe, totalFrames, durationSec, reason: `split into ${segments.length} segments (${decision.reason})` };
+}
+
+/**
+ * Runs an activity of a job that has no attempt yet (queued), until it settles or the job is asked
+ * to pause or cancel: then it is canceled (a worker that has not taken it never will) and the
+ * answer is 'interrupted'. A failure of the activity itself is thrown.
+ */
+async function steer<T>(job: JobState, run: () => Promise<T>): Promise<T | 'interrupted'> {
+  const scope = new CancellationScope();
+  let settled: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+  void scope.run(run).then(
+    (value) => (settled = { ok: true, value }),
+    (error: unknown) => (settled = { ok: false, error }),
+  );
+  await condition(() => settled !== undefined || job.cancelRequested || job.pauseRequested);
+  if (!settled) {
+    scope.cancel();
+    await condition(() => settled !== undefined);
+    return 'interrupted';
+  }
+  const done: { ok: true; value: T } | { ok: false; error: unknown } = settled;
+  if (done.ok) return done.value;
+  throw done.error;
 }
 
 function causeOf(error: unknown): unknown {

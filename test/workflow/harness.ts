@@ -78,6 +78,10 @@ export interface FakeWorld {
   /** the split jobs' joins and segment clean-ups, by job id */
   joins: { jobId: string; segments: string[]; totalFrames: number }[];
   segmentsRemoved: string[];
+  /** job ids whose split probe runs (heartbeating) until the workflow cancels it */
+  probeHeld: Set<string>;
+  /** job ids whose held probe a worker has taken */
+  probing: Set<string>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -169,7 +173,11 @@ function fakeActivities(world: FakeWorld) {
     async liveCapabilities(): Promise<Capability[]> {
       return world.live;
     },
-    async probeForSplit(): Promise<{ inputSec: number | null; audioSec: number | null; keyframes: number[] }> {
+    async probeForSplit(req: { jobId: string }): Promise<{ inputSec: number | null; audioSec: number | null; keyframes: number[] }> {
+      if (world.probeHeld.has(req.jobId)) {
+        world.probing.add(req.jobId);
+        return heartbeatUntilCanceled();
+      }
       return { inputSec: null, audioSec: null, keyframes: [] };
     },
     async joinSegments(req: { jobId: string; attempt: number; segments: string[]; totalFrames: number; spec: EncodeRequest['spec'] }) {
@@ -212,7 +220,7 @@ export function harness(): Promise<Harness> {
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection, namespace: 'default' });
     const native = await NativeConnection.connect({ address: server.address });
-    const world: FakeWorld = { script: new Map(), live: ['cpu'], suspended: [], resumed: [], suspendedNow: new Set(), published: [], adoptable: new Set(), released: new Set(), requests: [], segmentScript: new Map(), joins: [], segmentsRemoved: [] };
+    const world: FakeWorld = { script: new Map(), live: ['cpu'], suspended: [], resumed: [], suspendedNow: new Set(), published: [], adoptable: new Set(), released: new Set(), requests: [], segmentScript: new Map(), joins: [], segmentsRemoved: [], probeHeld: new Set(), probing: new Set() };
     const acts = fakeActivities(world);
     const workers: Worker[] = [];
     const running: Promise<void>[] = [];
@@ -275,8 +283,7 @@ export function request(parameters: JobRequest['parameters'] = {}, over: Partial
 let seq = 1_000_000;
 
 /** Starts a job workflow directly (past the API: the test knows its id before it runs), with its attempts scripted. */
-export async function startJob(h: Harness, req: JobRequest, acts: Act[], policy: Partial<JobWorkflowInput['policy']> = {}, taskQueue = ORCHESTRATION_QUEUE): Promise<string> {
-  const id = randomUUID();
+export async function startJob(h: Harness, req: JobRequest, acts: Act[], policy: Partial<JobWorkflowInput['policy']> = {}, taskQueue = ORCHESTRATION_QUEUE, id = randomUUID()): Promise<string> {
   h.world.script.set(id, acts);
   const resolved = resolveJob(req, h.ctx);
   const input: JobWorkflowInput = { id, sequenceNumber: ++seq, createdAt: new Date().toISOString(), request: req, ...resolved, policy: { ...resolved.policy, ...policy } };

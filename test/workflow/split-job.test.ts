@@ -5,6 +5,7 @@
  * for parallel but does not gain running whole. Each records its history for the replay test.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { jobWorkflowId, type JobView } from '../../domain/job';
 import * as msg from '../../domain/messages';
 import { harness, record, request, startJob, until, type Harness } from './harness';
@@ -100,6 +101,36 @@ describe('split job workflow (fake activities, real Temporal): the fan-out', fun
     assert.equal(v.status, 'canceled');
     assert.deepEqual(v.segments!.map((s) => s.status), ['canceled', 'canceled', 'canceled']);
     assert.ok(h.world.segmentsRemoved.includes(id));
+  });
+
+  it('a cancel while the input is probed stops the probe and cancels the job at once', async () => {
+    const id = randomUUID();
+    h.world.probeHeld.add(id);
+    await startJob(h, request({ duration: 6, parallel: 3, input: 'long.mp4' }, { scenario: '240p30-h264' }), [], {}, undefined, id);
+    tracked.push({ id, name: 'split-canceled-probing' });
+    await until(h, id, () => h.world.probing.has(id), 'probing');
+    const v = await update(id, msg.cancelUpdate);
+    assert.equal(v.status, 'canceled');
+    assert.deepEqual(v.state_transitions.map((t) => t.to), ['queued', 'canceled']);
+    assert.equal(v.attempts.length, 0, 'no attempt began');
+    assert.equal(segmentRequests(id).length, 0);
+  });
+
+  it('a pause while the input is probed pauses the queued job; resume probes again and splits', async () => {
+    const id = randomUUID();
+    h.world.probeHeld.add(id);
+    await startJob(h, request({ duration: 6, parallel: 3, input: 'long.mp4' }, { scenario: '240p30-h264' }), [], {}, undefined, id);
+    tracked.push({ id, name: 'split-paused-probing' });
+    await until(h, id, () => h.world.probing.has(id), 'probing');
+    const paused = await update(id, msg.pauseUpdate);
+    assert.equal(paused.status, 'paused');
+    h.world.probeHeld.delete(id);
+    const resumed = await update(id, msg.resumeUpdate);
+    assert.equal(resumed.status, 'queued');
+    const v = await until(h, id, done, 'finished');
+    assert.equal(v.status, 'completed', v.error ?? '');
+    assert.deepEqual(v.state_transitions.map((t) => t.to), ['queued', 'paused', 'queued', 'assigned', 'running', 'completed']);
+    assert.equal(segmentRequests(id).length, 3);
   });
 
   it('segments no GPU worker takes fall back to the CPU, split again there (the GPU ladder, per attempt)', async () => {
