@@ -24,7 +24,7 @@ import { isHttpUrl } from '../domain/urls';
 import { containerFor, encoderCommand, type EncoderCommand } from '../encoders';
 import { diagnoseFsError, diagnoseStderr, lastTellingLine, type Diagnosis } from '../encoders/encoder-errors';
 import { displayCommand } from '../encoders/ffmpeg-command';
-import { etaSeconds, parseBenchmarkCpu, percentDone, type ProgressSnapshot } from '../encoders/ffmpeg-progress';
+import { etaSeconds, parseBenchmarkCpu, parseEncoderPsnr, percentDone, type ProgressSnapshot } from '../encoders/ffmpeg-progress';
 import type { Logger } from '../lib/logger';
 import { EncoderProcess } from './encoder-process';
 import { ProbeError, probeMedia } from './probe';
@@ -207,6 +207,7 @@ export class EncodeSession {
     let outcome: AttemptOutcome = 'failed';
     let telemetry: AttemptTelemetry | undefined;
     let benchCpu: number | undefined;
+    let encoderPsnr: number | undefined;
     try {
       if (!this.simulated && !deps.availableEncoders.has(spec.encoder)) {
         throw this.fail(FAILURE.invalidJob, `encoder ${spec.encoder} is not available on ${deps.node.name} (its ${spec.engine} build or hardware lacks it)`, true);
@@ -277,6 +278,7 @@ export class EncodeSession {
         },
         onStderrLine: (line) => {
           benchCpu = parseBenchmarkCpu(line) ?? benchCpu;
+          encoderPsnr = parseEncoderPsnr(line) ?? encoderPsnr;
         },
       });
       this.proc = proc;
@@ -365,6 +367,7 @@ export class EncodeSession {
         energy,
         verification,
         progress_history: addProgressPoint(this.history, (Date.now() - this.startedAt.getTime()) / 1000, 100, this.last?.fps ?? null, true),
+        ...(encoderPsnr !== undefined ? { encoder_psnr_db: encoderPsnr } : {}),
       };
     } catch (err) {
       this.phase = 'failed';

@@ -80,26 +80,48 @@ export function probeMedia(
 }
 
 /**
- * The times of the input's keyframes (seconds, ascending), decoding keyframes only: where a split
- * job's segments may start (domain/segments.ts). Empty when ffprobe gives none.
+ * The times of the input's keyframes (seconds, ascending, on the timeline `-ss` seeks in): where a
+ * split job's segments may start (domain/segments.ts). Read by FFmpeg copying keyframe packets
+ * only, decoding nothing: `-discard nokey` lets demuxers that can (MP4/MOV) skip the other
+ * packets' bytes, and the noise filter drops them where a demuxer hands them over anyway. On a
+ * 60 s 1080p source at 100 Mb/s (2.7 GB): 0.2 s; ffprobe's packet list 0.9 s (7.4 s from disk),
+ * decoding the keyframes 4.3 s. Empty when there are none.
  */
-export function probeKeyframes(ffprobePath: string, input: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<number[]> {
+export function probeKeyframes(ffmpegPath: string, input: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<number[]> {
   const args = [
-    '-v', 'error',
+    '-hide_banner', '-nostdin', '-v', 'error',
     '-protocol_whitelist', isHttpUrl(input) ? 'http,https,tcp,tls' : 'file',
-    '-select_streams', 'v:0', '-skip_frame', 'nokey',
-    '-show_entries', 'frame=best_effort_timestamp_time',
-    '-of', 'csv=p=0',
-    input,
+    '-discard', 'nokey', '-i', input,
+    '-map', '0:v:0', '-c', 'copy', '-bsf:v', 'noise=drop=not(key)',
+    '-f', 'framecrc', '-',
   ];
   return new Promise((resolve, reject) => {
-    execFile(ffprobePath, args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024, signal: opts.signal }, (err, stdout, stderr) => {
-      if (err) return reject(new ProbeError(`ffprobe could not list the keyframes of ${input}: ${String(stderr).trim().split('\n').pop() || err.message}`));
-      const times = String(stdout)
-        .split('\n')
-        .map((l) => Number.parseFloat(l.replace(/,$/, '')))
-        .filter((t) => Number.isFinite(t));
-      resolve([...new Set(times)].sort((a, b) => a - b));
+    execFile(ffmpegPath, args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024, signal: opts.signal }, (err, stdout, stderr) => {
+      if (err) return reject(new ProbeError(`ffmpeg could not list the keyframes of ${input}: ${String(stderr).trim().split('\n').pop() || err.message}`));
+      resolve(parseKeyframeList(String(stdout)));
     });
   });
+}
+
+/**
+ * framecrc's listing → keyframe times: `#tb 0: 1/15360`, then `0, dts, pts, duration, size, crc`
+ * per packet. The time is the decode time plus the stream's reorder delay (the first packet's
+ * pts − dts): with `-discard`, FFmpeg 5.1's MOV demuxer misaligns the composition offsets of the
+ * packets it keeps (pts 1.567 s for a keyframe at 1.5 s), while decode times stay right. Where an
+ * encoder's keyframes had unequal delays a time would be a frame or two late: harmless, segments
+ * are cut by frame count with an accurate seek, a snapped cut then decodes those frames twice.
+ */
+export function parseKeyframeList(text: string): number[] {
+  const tb = /^#tb 0: (\d+)\/(\d+)$/m.exec(text);
+  if (!tb || Number(tb[2]) === 0) return [];
+  const unit = Number(tb[1]) / Number(tb[2]);
+  const packets = text
+    .split('\n')
+    .filter((l) => /^0,/.test(l))
+    .map((l) => l.split(',').map(Number))
+    .filter((f) => Number.isFinite(f[1]) && Number.isFinite(f[2]));
+  if (packets.length === 0) return [];
+  const delay = packets[0]![2]! - packets[0]![1]!;
+  const times = packets.map((f) => Math.round((f[1]! + delay) * unit * 1e6) / 1e6);
+  return [...new Set(times)].sort((a, b) => a - b);
 }

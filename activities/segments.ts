@@ -51,7 +51,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
       if (input === undefined) return { inputSec: null, audioSec: null, keyframes: [] };
       return heartbeating(every, async (signal) => {
         try {
-          const [probe, keyframes] = await Promise.all([probeMedia(deps.ffprobePath, input, { signal }), probeKeyframes(deps.ffprobePath, input, { signal })]);
+          const [probe, keyframes] = await Promise.all([probeMedia(deps.ffprobePath, input, { signal }), probeKeyframes(deps.ffmpegPath, input, { signal })]);
           return { inputSec: probe.duration, audioSec: probe.audio ? (probe.audio.duration ?? probe.duration) : null, keyframes: keyframes.slice(0, 20_000) };
         } catch (err) {
           if (err instanceof ProbeError) throw ApplicationFailure.create({ type: FAILURE.invalidJob, nonRetryable: true, message: `input is not readable media: ${err.message} (checked on ${deps.node.name})` });
@@ -88,7 +88,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
           throw ApplicationFailure.create({ type: FAILURE.encoderFailed, message: `joining ${req.segments.length} segments failed on ${deps.node.name}: ${proc.stderr.last(3).join(' | ')}`, details: [{ log: `${shown}\n${proc.stderr.toString()}` }] });
         }
         await rename(files.partial, files.staged);
-        const figures = await measureSplitOutput({ ffmpegPath: deps.ffmpegPath, ffprobePath: deps.ffprobePath, file: files.staged, spec, input, durationSec: req.durationSec, signal });
+        const figures = await measureSplitOutput({ ffmpegPath: deps.ffmpegPath, ffprobePath: deps.ffprobePath, file: files.staged, spec, input, durationSec: req.durationSec, segmentPsnr: req.segmentPsnr, signal });
         const checks = judgeSplitOutput(figures, {
           frames: req.totalFrames,
           durationSec: req.durationSec,
@@ -98,7 +98,7 @@ export function createSegmentActivities(deps: SegmentDeps) {
         });
         const verification: Verification = { level: 'high', passed: checks.every((c) => c.ok), checks, psnr_db: figures.psnrDb, ssim: null };
         const summary = checks.map((c) => `${c.ok ? 'ok' : 'FAILED'} ${c.name}: expected ${c.expected}, got ${c.actual}`).join('\n');
-        const log = `=== Join of ${req.segments.length} segments on ${deps.node.name} ===\n${shown}\n${proc.stderr.toString()}\n=== Checks of the split output ===\n${summary}\nPSNR against the source: ${figures.psnrDb ?? 'not measured'} dB`;
+        const log = `=== Join of ${req.segments.length} segments on ${deps.node.name} ===\n${shown}\n${proc.stderr.toString()}\n=== Checks of the split output ===\n${summary}\nPSNR against the source: ${figures.psnrDb === null ? 'not measured' : `${figures.psnrDb} dB (${figures.psnrBy})`}`;
         if (!verification.passed) {
           await files.removeOwn();
           const bad = checks.filter((c) => !c.ok).map((c) => `${c.name} ${c.actual} (expected ${c.expected})`);

@@ -71,7 +71,7 @@ export async function verifyOutput(v: VerifyInput): Promise<Verification> {
   checks.push(check('frame count', `${expectedFrames} ±${frameSlack}`, String(frames), Math.abs(frames - expectedFrames) <= frameSlack));
 
   if (level === 'high') {
-    const decodeErrors = await fullDecodeErrors(v.ffmpegPath, v.outputPath, v.signal);
+    const decodeErrors = (await decodeVideo(v.ffmpegPath, v.outputPath, v.signal)).errors;
     checks.push(check('full decode', 'no errors', decodeErrors.length === 0 ? 'no errors' : decodeErrors.slice(0, 3).join(' | '), decodeErrors.length === 0));
     const q = await quality(v);
     psnr = q.psnr;
@@ -86,13 +86,18 @@ function finish(level: Verification['level'], checks: VerificationCheck[], psnr:
   return { level, passed: checks.every((c) => c.ok), checks, psnr_db: psnr, ssim };
 }
 
-/** Lines ffmpeg reports at error level while decoding the whole output. */
-export function fullDecodeErrors(ffmpeg: string, file: string, signal?: AbortSignal): Promise<string[]> {
+/**
+ * The whole video stream decoded once: the frames it gives (ffmpeg's progress count, frames passed
+ * through as decoded) and the lines ffmpeg reports at error level on the way.
+ */
+export function decodeVideo(ffmpeg: string, file: string, signal?: AbortSignal): Promise<{ frames: number; errors: string[] }> {
+  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-nostats', '-progress', 'pipe:1', '-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-f', 'null', '-'];
   return new Promise((resolve) => {
-    execFile(ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-'], { timeout: 600_000, maxBuffer: 4 * 1024 * 1024, signal }, (err, _out, stderr) => {
-      const lines = String(stderr).split('\n').filter(Boolean);
-      if (err && lines.length === 0) lines.push(err.message);
-      resolve(lines);
+    execFile(ffmpeg, args, { timeout: 600_000, maxBuffer: 16 * 1024 * 1024, signal }, (err, stdout, stderr) => {
+      const errors = String(stderr).split('\n').filter(Boolean);
+      if (err && errors.length === 0) errors.push(err.message);
+      const counts = [...String(stdout).matchAll(/^frame=(\d+)$/gm)];
+      resolve({ frames: counts.length > 0 ? Number(counts[counts.length - 1]![1]) : -1, errors });
     });
   });
 }

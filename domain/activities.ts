@@ -4,6 +4,7 @@
  */
 import type { Capability } from './encoders';
 import type { Confidence, EncodeResult, EncodeSpec, JobOutput } from './job';
+import type { SegmentPsnr } from './split-checks';
 import type { AttemptResult, DeliverRequest, HandOffRequest } from './webhooks';
 
 export interface EncodeRequest {
@@ -48,6 +49,11 @@ export interface JoinRequest {
   durationSec: number;
   totalFrames: number;
   audioSec: number | null;
+  /**
+   * each segment's frames and its encoder's PSNR, in order (absent from older workflows, or null
+   * where the encoder measures none: the join then measures the output against the source)
+   */
+  segmentPsnr?: (SegmentPsnr | null)[];
 }
 
 export interface JoinResult {

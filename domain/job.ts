@@ -208,6 +208,11 @@ export interface EncodeResult {
   verification: Verification | null;
   /** progress and fps over the attempt (absent from workers older than it) */
   progress_history?: ProgressHistory;
+  /**
+   * PSNR (dB) the encoder measured against the frames it was given, where it measures it
+   * (SELF_MEASURED_PSNR: a split job's x264 segments); the join combines them (combinedPsnr)
+   */
+  encoder_psnr_db?: number;
 }
 
 export interface JobView {

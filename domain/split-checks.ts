@@ -22,6 +22,8 @@ export interface SplitFigures {
   audioSamples: number | null;
   decodeErrors: string[];
   psnrDb: number | null;
+  /** who measured the PSNR (the segments' encoders, or a comparison at the join); null when nobody did */
+  psnrBy?: 'segment encoders' | 'comparison with the source' | null;
 }
 
 export interface SplitExpectation {
@@ -51,4 +53,22 @@ export function judgeSplitOutput(got: SplitFigures, want: SplitExpectation): Ver
   }
   checks.push(check('full decode', 'no errors', got.decodeErrors.length === 0 ? 'no errors' : got.decodeErrors.slice(0, 3).join(' | '), got.decodeErrors.length === 0));
   return checks;
+}
+
+/** One segment's share of the job's PSNR: its frames and the PSNR its encoder measured. */
+export interface SegmentPsnr {
+  frames: number;
+  psnrDb: number;
+}
+
+/**
+ * The joined output's PSNR from its segments' (the join copies their bitstreams): the mean squared
+ * error of each, weighted by its frames, as one pass over all frames sums it. Null without parts.
+ */
+export function combinedPsnr(parts: readonly SegmentPsnr[]): number | null {
+  const frames = parts.reduce((n, p) => n + p.frames, 0);
+  if (parts.length === 0 || frames <= 0) return null;
+  // PSNR = 10·log10(peak² / MSE): work in MSE relative to peak²
+  const mse = parts.reduce((sum, p) => sum + p.frames * 10 ** (-p.psnrDb / 10), 0) / frames;
+  return mse <= 0 ? 100 : Math.round(-10 * Math.log10(mse) * 1000) / 1000;
 }

@@ -63,6 +63,14 @@ const VIDEO: Readonly<Record<string, VideoStrategy>> = {
   hevc_vaapi: (s) => ['-c:v', 'hevc_vaapi', ...rate(s), ...gop(s), '-tag:v', 'hvc1'],
 };
 
+/**
+ * Encoders that measure their own PSNR against the frames they are given (`-flags +psnr`; x264
+ * prints `PSNR Mean … Global:` as it closes, parseEncoderPsnr). A split job's segments ask for it:
+ * the encoder's frames are the source's, scaled, so the job's PSNR against the source costs no
+ * second decode of the source at the join (ffmpeg 5.1's libx265 exports no such figure).
+ */
+export const SELF_MEASURED_PSNR: ReadonlySet<string> = new Set(['libx264']);
+
 /** Device setup a hardware encoder needs before its inputs. */
 function deviceArgs(capability: Capability): string[] {
   if (capability === 'vaapi') return ['-vaapi_device', '/dev/dri/renderD128'];
@@ -143,6 +151,7 @@ export function buildFfmpegArgs(spec: EncodeSpec, io: FfmpegIo): string[] {
   output.push(...filterArgs(spec, info.capability, io.input !== undefined));
   output.push(...video(spec));
   if (io.threads !== undefined) output.push('-threads', String(io.threads));
+  if (segment && SELF_MEASURED_PSNR.has(spec.encoder)) output.push('-flags', '+psnr');
   if (segment) output.push('-an', '-sn', '-dn', '-frames:v', String(segment.frames));
   else output.push(...audioArgs(spec, io.format), '-t', String(spec.durationSec));
   if (io.format === 'mp4') output.push('-movflags', '+faststart');

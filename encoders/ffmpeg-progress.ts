@@ -73,3 +73,13 @@ export function parseBenchmarkCpu(line: string): number | undefined {
   const m = /^bench: utime=([\d.]+)s stime=([\d.]+)s/.exec(line);
   return m ? Number(m[1]) + Number(m[2]) : undefined;
 }
+
+/**
+ * x264's closing summary `[libx264 @ 0x…] PSNR Mean Y:… Avg:… Global:47.620 kb/s:…` → the
+ * global PSNR in dB (from the summed squared error of all frames and planes, as ffmpeg's psnr
+ * filter averages; x264 writes 100 for a lossless encode).
+ */
+export function parseEncoderPsnr(line: string): number | undefined {
+  const m = /^\[libx264 @ [^\]]+\] PSNR Mean .*\bGlobal:([\d.]+)/.exec(line);
+  return m ? Number(m[1]) : undefined;
+}

@@ -282,6 +282,7 @@ export async function runSplitAttempt(job: JobState, route: Route, plan: SplitPl
       durationSec: plan.durationSec,
       totalFrames: plan.totalFrames,
       audioSec: plan.probe.audioSec,
+      segmentPsnr: results.map((r) => (r.encoder_psnr_db !== undefined ? { frames: r.frames, psnrDb: r.encoder_psnr_db } : null)),
     });
   } catch (err) {
     await cleanUp();

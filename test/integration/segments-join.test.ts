@@ -14,9 +14,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { EncodeSpec } from '../../domain/job';
 import { planSegments, singlePassFrames, type Segment } from '../../domain/segments';
-import { judgeSplitOutput } from '../../domain/split-checks';
+import { judgeSplitOutput, type SegmentPsnr } from '../../domain/split-checks';
 import { buildFfmpegArgs } from '../../encoders/ffmpeg-command';
 import { buildJoinArgs, concatList } from '../../encoders/ffmpeg-join';
+import { parseEncoderPsnr } from '../../encoders/ffmpeg-progress';
 import { probeKeyframes, probeMedia } from '../../activities/probe';
 import { measureSplitOutput } from '../../activities/split-measure';
 
@@ -44,11 +45,15 @@ const spec = (input: string, durationSec: number): EncodeSpec => ({
   bitrateKbps: 600, preset: 'veryfast', audio: true, input: { kind: 'file', path: input }, output: { mode: 'file' },
 });
 
-async function encodeSplit(s: EncodeSpec, input: string, segments: Segment[], durationSec: number, tag: string): Promise<string> {
+/** The segments encoded and joined; with what each segment's encoder measured of its PSNR, as a worker reads it. */
+async function encodeSplit(s: EncodeSpec, input: string, segments: Segment[], durationSec: number, tag: string): Promise<{ joined: string; segmentPsnr: (SegmentPsnr | null)[] }> {
+  const segmentPsnr: (SegmentPsnr | null)[] = [];
   const files = await Promise.all(
-    segments.map(async (seg) => {
+    segments.map(async (seg, i) => {
       const out = path.join(dir, `${tag}.seg-${seg.index}.mp4`);
-      await ffmpeg(buildFfmpegArgs(s, { input, output: out, format: 'mp4', segment: seg }));
+      const { stderr } = await ffmpeg(buildFfmpegArgs(s, { input, output: out, format: 'mp4', segment: seg }));
+      const psnrDb = String(stderr).split('\n').map(parseEncoderPsnr).find((x) => x !== undefined);
+      segmentPsnr[i] = psnrDb === undefined ? null : { frames: seg.frames, psnrDb };
       return out;
     }),
   );
@@ -56,7 +61,7 @@ async function encodeSplit(s: EncodeSpec, input: string, segments: Segment[], du
   writeFileSync(list, concatList(files));
   const joined = path.join(dir, `${tag}.joined.mp4`);
   await ffmpeg(buildJoinArgs(s, { list, input, durationSec, output: joined, format: 'mp4' }));
-  return joined;
+  return { joined, segmentPsnr };
 }
 
 interface Case {
@@ -123,7 +128,7 @@ describe('segment-parallel encoding: cut and join with FFmpeg', function () {
       const durationSec = Math.min(c.requestedSec, probe.duration ?? c.requestedSec);
       const s = spec(input, c.requestedSec);
       const total = singlePassFrames(c.requestedSec, probe.duration, s.fps);
-      const keyframes = c.atKeyframes ? await probeKeyframes('ffprobe', input) : undefined;
+      const keyframes = c.atKeyframes ? await probeKeyframes('ffmpeg', input) : undefined;
       const segments = planSegments({ durationSec, fps: s.fps, totalFrames: total, keyframes }, { segmentSec: c.segmentSec });
       if (c.frames) assert.deepEqual(segments.map((x) => x.frames), c.frames);
       if (c.cuts) assert.deepEqual(segments.map((x) => x.cut), c.cuts);
@@ -133,11 +138,13 @@ describe('segment-parallel encoding: cut and join with FFmpeg', function () {
       // the single pass: the worker's own command for the whole job
       const single = path.join(dir, `${path.basename(input)}.single.mp4`);
       await ffmpeg(buildFfmpegArgs({ ...s, durationSec }, { input, output: single, format: 'mp4' }));
-      const joined = await encodeSplit(s, input, segments, durationSec, path.basename(input));
+      const { joined, segmentPsnr } = await encodeSplit(s, input, segments, durationSec, path.basename(input));
 
-      const [one, split] = await Promise.all([
+      const [one, split, asJob] = await Promise.all([
         measureSplitOutput({ ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', file: single, spec: s, input, durationSec }),
         measureSplitOutput({ ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', file: joined, spec: s, input, durationSec }),
+        // what the job's join records: the segments' own PSNR, no comparison with the source
+        measureSplitOutput({ ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', file: joined, spec: s, input, durationSec, segmentPsnr }),
       ]);
       const figures = `single ${JSON.stringify(one)} split ${JSON.stringify(split)} plan ${JSON.stringify(segments.map((x) => [x.startFrame, x.frames, x.cut]))}`;
       assert.equal(one.frames, total, `the plan's total is the single pass's count: ${figures}`);
@@ -148,6 +155,11 @@ describe('segment-parallel encoding: cut and join with FFmpeg', function () {
       assert.deepEqual(split.decodeErrors, [], figures);
       assert.ok(one.psnrDb !== null && split.psnrDb !== null, figures);
       assert.ok(split.psnrDb >= one.psnrDb - 0.5, figures);
+      // the segments' encoders measured the same PSNR as the comparison with the source
+      assert.equal(split.psnrBy, 'comparison with the source');
+      assert.equal(asJob.psnrBy, 'segment encoders', JSON.stringify(segmentPsnr));
+      assert.ok(Math.abs(asJob.psnrDb! - split.psnrDb) <= 0.05, `${figures} as the job records it ${JSON.stringify(asJob)}`);
+      assert.deepEqual({ ...asJob, psnrDb: 0, psnrBy: null }, { ...split, psnrDb: 0, psnrBy: null });
       // and the check every split job gets passes on it
       const checks = judgeSplitOutput(split, { frames: total, durationSec, audioSec: Math.min(durationSec, probe.audio?.duration ?? durationSec), fps: s.fps, sampleRate: 48_000 });
       assert.ok(checks.every((x) => x.ok), JSON.stringify(checks));

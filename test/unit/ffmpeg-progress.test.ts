@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FfmpegProgressParser, etaSeconds, parseBenchmarkCpu, percentDone } from '../../encoders/ffmpeg-progress';
+import { FfmpegProgressParser, etaSeconds, parseBenchmarkCpu, parseEncoderPsnr, percentDone } from '../../encoders/ffmpeg-progress';
 
 // recorded from `ffmpeg -nostats -progress pipe:1 -stats_period 0.5` (ffmpeg 5.1)
 const RECORDED = `frame=1
@@ -80,5 +80,11 @@ describe('ffmpeg -progress parser', () => {
   it('reads the encoder CPU time from -benchmark', () => {
     assert.equal(parseBenchmarkCpu('bench: utime=1.394s stime=0.229s rtime=1.003s'), 1.623);
     assert.equal(parseBenchmarkCpu('bench: maxrss=262032kB'), undefined);
+  });
+
+  it("reads x264's own global PSNR from its closing summary, not from a frame type's line", () => {
+    assert.equal(parseEncoderPsnr('[libx264 @ 0x55743c3a1c00] PSNR Mean Y:48.785 U:45.995 V:45.991 Avg:47.642 Global:47.620 kb/s:779.43'), 47.62);
+    assert.equal(parseEncoderPsnr('[libx264 @ 0x55743c3a1c00] frame P:59    Avg QP:20.80  size:  3166  PSNR Mean Y:48.74 U:45.94 V:45.94 Avg:47.59 Global:47.58'), undefined);
+    assert.equal(parseEncoderPsnr('frame=60 fps=0.0 q=-1.0 LPSNR=Y:inf U:inf V:inf *:inf'), undefined);
   });
 });

@@ -3,6 +3,8 @@ import type { JobRequest, JobView, JobWorkflowInput, SegmentView } from '../../d
 import { initialJobView, withLiveSegments } from '../../domain/view';
 import { resolveJob } from '../../domain/resolve';
 import { createJobSchema, describeZodError } from '../../domain/schemas';
+import { combinedPsnr } from '../../domain/split-checks';
+import { parseKeyframeList } from '../../activities/probe';
 import { decideSplit, expectedFrames, planSegments, singlePassFrames, splitRefusal, type Segment, type SplittableSpec } from '../../domain/segments';
 
 /** [startFrame, frames, cut] per segment: the table form of a plan. */
@@ -166,5 +168,26 @@ describe('a split job in the view', () => {
     assert.equal(v.progress, 60);
     assert.deepEqual(v.segments![1]!.progress, 0);
     assert.equal(v.fps, null);
+  });
+});
+
+describe("the joined output's PSNR from its segments'", () => {
+  it('averages the squared error by frames, as one pass over all frames does (not the dB figures)', () => {
+    assert.equal(combinedPsnr([{ frames: 900, psnrDb: 38.5 }, { frames: 900, psnrDb: 38.5 }]), 38.5);
+    // 30 dB and 40 dB over equal frames: MSE (1e-3 + 1e-4) / 2 of peak², 32.596 dB, not 35
+    assert.equal(combinedPsnr([{ frames: 100, psnrDb: 30 }, { frames: 100, psnrDb: 40 }]), 32.596);
+    // a 1-frame last segment weighs one frame
+    assert.equal(combinedPsnr([{ frames: 299, psnrDb: 40 }, { frames: 1, psnrDb: 20 }]), 38.761);
+    assert.equal(combinedPsnr([]), null);
+  });
+});
+
+describe("the source's keyframes, as FFmpeg lists them", () => {
+  it('times from decode times plus the reorder delay (MOV misaligns pts of the packets it keeps)', () => {
+    // `-discard nokey` on an MP4 with B-frames, keyframes every 1.5 s at 1/15360: pts 24064 is wrong
+    const listing = ['#tb 0: 1/15360', '#media_type 0: video', '0,      -1024,          0,      512,     4959, 0x00035b10', '0,      22016,      24064,      512,     5393, 0x712e747d', '0,      45056,      45568,      512,     5742, 0xb6621a53', ''].join('\n');
+    assert.deepEqual(parseKeyframeList(listing), [0, 1.5, 3]);
+    assert.deepEqual(parseKeyframeList('#tb 0: 1/90000\n'), []);
+    assert.deepEqual(parseKeyframeList(''), []);
   });
 });
