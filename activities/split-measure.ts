@@ -42,7 +42,7 @@ export interface MeasureInput {
 
 export async function measureSplitOutput(m: MeasureInput): Promise<SplitFigures> {
   const parts = m.segmentPsnr ?? [];
-  const reported = parts.length > 0 && parts.every((p) => p !== null) ? combinedPsnr(parts as SegmentPsnr[]) : null;
+  const reported = parts.length > 0 && parts.every((p): p is SegmentPsnr => p !== null) ? combinedPsnr(parts) : null;
   // the reads of the same file at once: the join's node has every core it has for them
   const [probe, audioSamples, decoded, measured] = await Promise.all([
     probeMedia(m.ffprobePath, m.file, { signal: m.signal }),
