@@ -61,17 +61,20 @@ export async function verifyOutput(v: VerifyInput): Promise<Verification> {
   checks.push(check('output size', '> 0 bytes', `${size} bytes`, size > 0));
   if (level === 'low' || size === 0) return finish(level, checks, psnr, ssim);
 
-  const probe = await probeMedia(v.ffprobePath, v.outputPath, { countFrames: true, timeoutMs: 120_000, signal: v.signal });
+  // at high, the full decode counts the frames too: one decode of the output, not two
+  const high = level === 'high';
+  const probe = await probeMedia(v.ffprobePath, v.outputPath, { countFrames: !high, timeoutMs: 120_000, signal: v.signal });
+  const decoded = high ? await decodeVideo(v.ffmpegPath, v.outputPath, v.signal) : undefined;
   const tolerance = Math.max(0.25, v.expectedSec * 0.03);
   checks.push(check('duration', `${v.expectedSec.toFixed(2)} s ±${tolerance.toFixed(2)}`, `${probe.duration?.toFixed(2) ?? 'unknown'} s`, probe.duration !== null && Math.abs(probe.duration - v.expectedSec) <= tolerance));
   const res = probe.video ? `${probe.video.width}x${probe.video.height}` : 'no video';
   checks.push(check('resolution', `${v.spec.width}x${v.spec.height}`, res, res === `${v.spec.width}x${v.spec.height}`));
   checks.push(check('codec', CODEC_NAMES[v.spec.codec], probe.video?.codec ?? 'none', probe.video?.codec === CODEC_NAMES[v.spec.codec]));
-  const frames = probe.video?.frames ?? -1;
+  const frames = decoded?.frames ?? probe.video?.frames ?? -1;
   checks.push(check('frame count', `${expectedFrames} ±${frameSlack}`, String(frames), Math.abs(frames - expectedFrames) <= frameSlack));
 
-  if (level === 'high') {
-    const decodeErrors = (await decodeVideo(v.ffmpegPath, v.outputPath, v.signal)).errors;
+  if (decoded) {
+    const decodeErrors = decoded.errors;
     checks.push(check('full decode', 'no errors', decodeErrors.length === 0 ? 'no errors' : decodeErrors.slice(0, 3).join(' | '), decodeErrors.length === 0));
     const q = await quality(v);
     psnr = q.psnr;

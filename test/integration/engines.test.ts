@@ -208,11 +208,13 @@ describe('engines, scenarios, inputs, RTMP and confidence', function () {
     });
 
     for (const engine of ['ffmpeg', 'gstreamer'] as const) {
-      it(`high, with ${engine}: a full decode, and PSNR and SSIM against the regenerated source`, async () => {
+      it(`high, with ${engine}: a full decode (which also counts the frames), and PSNR and SSIM against the regenerated source`, async () => {
         const done = await jobFinished(jobs, (await jobs.create(body('240p30-h264', engine, { duration: 2, bitrate: '800k' }, { confidence: 'high' }))).id);
         assert.equal(done.status, 'completed', `${done.error}`);
         assert.equal(done.verification?.level, 'high');
         assert.ok(done.verification?.checks.some((c) => c.name === 'full decode' && c.ok));
+        // the frames counted by that decode (ffprobe counts none at this level)
+        assert.equal(done.verification?.checks.find((c) => c.name === 'frame count')?.actual, '60');
         assert.ok(done.psnr_db! >= 25 && done.psnr_db! < 100, `psnr ${done.psnr_db}`);
         assert.ok(done.ssim! >= 0.8 && done.ssim! <= 1, `ssim ${done.ssim}`);
       });
