@@ -27,7 +27,7 @@ import type { JobView } from '../domain/job';
 import { ORCHESTRATION_QUEUE } from '../domain/queues';
 import { freePort, startDevServer, type DevServer } from '../lib/dev-server';
 import { launchNode, waitForHttp, type NodeProcess } from '../lib/launch';
-import { rssBytes } from '../lib/proc';
+import { processCpuSeconds, rssBytes } from '../lib/proc';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const KEY = 'bench-key-0123456789abcdef';
@@ -154,6 +154,24 @@ async function rawRunRate(client: Client, address: string, seconds: number, call
   }
 }
 
+/** CPU seconds so far of the engine, the master and this process (the load and the raw-start worker). */
+type CpuMark = { engine: number; master: number; bench: number; idle: number };
+function cpuMark(b: FrontDoor): CpuMark {
+  return {
+    engine: processCpuSeconds(b.server.process.pid!) ?? NaN,
+    master: processCpuSeconds(b.master.pid!) ?? NaN,
+    bench: processCpuSeconds(process.pid) ?? NaN,
+    idle: os.cpus().reduce((s, c) => s + c.times.idle, 0) / 1000,
+  };
+}
+
+/** CPU milliseconds each process spent per operation since `from`, and the share of the machine that was busy. */
+function cpuPerOp(b: FrontDoor, from: CpuMark, ops: number, wallS: number) {
+  const to = cpuMark(b);
+  const per = (k: keyof CpuMark) => round(((to[k] - from[k]) * 1000) / ops, 2);
+  return { engine_ms: per('engine'), master_ms: per('master'), bench_ms: per('bench'), machine_busy: round(1 - (to.idle - from.idle) / (wallS * os.cpus().length), 2) };
+}
+
 function cannon(opts: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => autocannon(opts, (err, r) => (err ? reject(err) : resolve(r))));
 }
@@ -195,12 +213,20 @@ async function run(o: Options): Promise<Record<string, any>> {
   await b.up();
   try {
     // 1. the engine's own limit, then POST /jobs against it, in the same run
+    // CPU per operation of each process, so the figures say where a job's cost goes (2 shared cores)
+    let mark = cpuMark(b);
     out.raw_start_per_s = round(await rawStartRate(b.client, seconds, connections));
+    out.raw_start_cpu = cpuPerOp(b, mark, out.raw_start_per_s * seconds, seconds);
+    mark = cpuMark(b);
     out.raw_run_per_s = round(await rawRunRate(b.client, b.server.address, seconds, connections));
+    out.raw_run_cpu = cpuPerOp(b, mark, out.raw_run_per_s * seconds, seconds);
     const headers = { 'X-API-Key': KEY, 'Content-Type': 'application/json' };
+    mark = cpuMark(b);
     const post = await cannon({ url: `${b.api}/jobs`, method: 'POST', connections, duration: seconds, headers, body: JSON.stringify({ scenario: '240p30-h264', queue: 'batch', priority: 'low', parameters: { duration: 1 } }) });
     out.post_jobs = { ...figures(post), ratio_to_raw: round(post.requests.average / out.raw_start_per_s, 2), ratio_to_raw_run: round(post.requests.average / out.raw_run_per_s, 2) };
     out.post_jobs.met = out.post_jobs.ratio_to_raw >= 0.9 && out.post_jobs.errors === 0;
+    // in the window only: the jobs' first workflow tasks that were still waiting run later
+    out.post_jobs.cpu_in_window = cpuPerOp(b, mark, post.requests.total, seconds);
 
     // 2. reads of a running job and of the list
     const job = await b.streamingJob();
@@ -259,6 +285,7 @@ async function run(o: Options): Promise<Record<string, any>> {
     const total = o.smoke ? 200 : 10_000;
     const per = o.smoke ? 50 : 1_000;
     const t0 = Date.now();
+    mark = cpuMark(b);
     let created = 0;
     const batches = Array.from({ length: total / per }, (_, i) => i);
     await Promise.all(
@@ -274,6 +301,9 @@ async function run(o: Options): Promise<Record<string, any>> {
     const rate = created / ((Date.now() - t0) / 1000);
     out.batch = { jobs: created, per_request: per, jobs_per_s: round(rate), ratio_to_raw: round(rate / out.raw_start_per_s, 2), ratio_to_raw_run: round(rate / out.raw_run_per_s, 2) };
     out.batch.met = out.batch.ratio_to_raw >= 0.9;
+    // what a job costs in all, its first workflow task included: until those tasks are all done
+    out.batch.drained_after_s = await backlogDrained(b.client, 300_000);
+    out.batch.cpu_per_job = cpuPerOp(b, mark, created, (Date.now() - t0) / 1000);
 
     // 5. memory, after it all
     await sleep(2_000);
@@ -289,6 +319,8 @@ async function run(o: Options): Promise<Record<string, any>> {
   return out;
 }
 
+const cpuRow = (c: { engine_ms: number; master_ms: number; bench_ms: number; machine_busy: number }) => `${c.engine_ms}/${c.master_ms}/${c.bench_ms} (busy ${Math.round(c.machine_busy * 100)}%)`;
+
 function report(r: Record<string, any>, o: Options): void {
   const rows: [string, string, string][] = [
     ['raw workflow starts/s (32 callers), not run / run', `${r.raw_start_per_s} / ${r.raw_run_per_s}`, 'the engine'],
@@ -298,6 +330,8 @@ function report(r: Record<string, any>, o: Options): void {
     [`the same two once the backlog drained (${r.backlog_drained_after_s ?? '> 120'} s)`, `${r.get_job_quiet.requests_per_second}, ${r.get_job_quiet.latency_p50_ms}/${r.get_job_quiet.latency_p99_ms}; ${r.get_jobs_quiet.requests_per_second}, ${r.get_jobs_quiet.latency_p50_ms}/${r.get_jobs_quiet.latency_p99_ms}`, 'report'],
     ['events: Temporal calls/s, 1 vs many subscribers', `${r.events_1.temporal_calls_per_s} vs ${(r.events_1000 ?? r.events_20).temporal_calls_per_s}`, r.events_met ? 'met (the same)' : 'MISSED'],
     ['batch: jobs/s, ratio to raw (run)', `${r.batch.jobs_per_s}, ${r.batch.ratio_to_raw} (${r.batch.ratio_to_raw_run})`, r.batch.met ? 'met (>= 0.9)' : 'MISSED (>= 0.9)'],
+    ['CPU ms per op (engine/master/bench): raw start; raw run', `${cpuRow(r.raw_start_cpu)}; ${cpuRow(r.raw_run_cpu)}`, 'report'],
+    ['CPU ms per job: POST (in its window); batch (until its tasks drained)', `${cpuRow(r.post_jobs.cpu_in_window)}; ${cpuRow(r.batch.cpu_per_job)}`, 'report'],
     [`master RSS (heap, external) after ${r.batch.jobs + 1000}+ jobs (MiB)`, `${r.master_rss_mb} (${r.master_heap_used_mb}, ${r.master_external_mb})`, r.memory_met ? 'met (<= 200)' : 'MISSED (<= 200)'],
   ];
   const w = Math.max(...rows.map((x) => x[0].length));
