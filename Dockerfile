@@ -35,6 +35,8 @@ RUN apt-get update \
 # (NVENC) only when "video" is asked for; "utility" brings nvidia-smi (detection, power readings)
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    MALLOC_TRIM_THRESHOLD_=131072 \
     FFRTMP_DATA_DIR=/var/lib/ffrtmp \
     LOG_FORMAT=json \
     NVIDIA_DRIVER_CAPABILITIES=compute,video,utility
