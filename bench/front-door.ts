@@ -319,7 +319,7 @@ async function run(o: Options): Promise<Record<string, any>> {
   return out;
 }
 
-const cpuRow = (c: { engine_ms: number; master_ms: number; bench_ms: number; machine_busy: number }) => `${c.engine_ms}/${c.master_ms}/${c.bench_ms} (busy ${Math.round(c.machine_busy * 100)}%)`;
+const cpuRow = (c: ReturnType<typeof cpuPerOp>) => `${c.engine_ms}/${c.master_ms}/${c.bench_ms} (busy ${Math.round(c.machine_busy * 100)}%)`;
 
 function report(r: Record<string, any>, o: Options): void {
   const rows: [string, string, string][] = [

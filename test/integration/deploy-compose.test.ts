@@ -118,6 +118,8 @@ describe('deploy: docker-compose.yml', function () {
     // the image's default command is the master
     const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
     assert.deepEqual(JSON.parse(cmd ?? 'null'), ['node', ...MASTER_NODE_FLAGS, `dist/${MASTER_SCRIPT}`]);
+    // and its environment, as the compose file's master has it
+    for (const [k, v] of Object.entries(MASTER_PROCESS_ENV)) assert.match(dockerfile, new RegExp(`^\\s*(?:ENV\\s+)?${k}=${v}(?:\\s|$)`, 'm'), `the image sets ${k}=${v}`);
   });
 
   it('health-checks each ffrtmp process on the port it really listens on', () => {
