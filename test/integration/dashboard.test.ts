@@ -240,6 +240,8 @@ describe('dashboard: the master\'s web page in headless Chromium', function () {
     assert.ok(before >= 1, 'the node keeps its power history');
     await page.reload();
     await page.getByRole('heading', { level: 1, name: 'Energy' }).waitFor();
+    // the heading is there before the chart: wait for the chart's first drawing, not the page
+    await page.locator('.power-chart ul.legend li', { hasText: 'dashboard-worker' }).waitFor();
     const names = await page.locator('.power-chart ul.legend li').allTextContents();
     const line = page.locator('.power-chart svg.chart polyline').nth(names.indexOf('dashboard-worker'));
     const points = ((await line.getAttribute('points')) ?? '').trim().split(/\s+/).length;
